@@ -1,0 +1,36 @@
+#pragma once
+// Work sharing with results that do not depend on the thread count: work is cut into blocks
+// whose size is fixed by the problem, never by the number of threads, and every reduction over
+// blocks is summed in block order. The same seed then gives bit-identical training with 1 or 16
+// threads.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace condense {
+
+inline int thread_count() { return omp_get_max_threads(); }
+inline int thread_index() { return omp_get_thread_num(); }
+void set_thread_count(int threads);  // 0 = OpenMP's default
+
+// Calls body(begin, end) for consecutive blocks [begin, end) of `block` items covering [0, n).
+template <class Body>
+void parallel_blocks(std::int64_t n, std::int64_t block, Body&& body) {
+  const std::int64_t blocks = (n + block - 1) / block;
+  if (blocks <= 1) {
+    if (n > 0) body(std::int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t b = 0; b < blocks; ++b) body(b * block, std::min(n, (b + 1) * block));
+}
+
+// Calls body(i) for every i in [0, n), spread over the threads.
+template <class Body>
+void parallel_for(std::int64_t n, Body&& body) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) body(i);
+}
+
+}  // namespace condense

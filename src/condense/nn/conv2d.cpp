@@ -1,0 +1,208 @@
+#include "condense/nn/conv2d.hpp"
+
+#include <cstring>
+
+#include "condense/core/error.hpp"
+#include "condense/core/parallel.hpp"
+
+namespace condense {
+
+namespace {
+
+// Samples per block of the backward pass: fixed, so that the order of the gradient sums does not
+// depend on the thread count.
+constexpr int kSamplesPerChunk = 4;
+// Largest patch cache a layer keeps for a whole batch, in bytes.
+constexpr std::size_t kPatchCacheBytes = std::size_t{1} << 30;
+
+}  // namespace
+
+template <class T>
+void im2col(const ConvGeometry& g, const T* x, T* patches) {
+  const int k = g.kernel, s = g.stride, p = g.padding;
+  const int H = g.in_height, W = g.in_width, Ho = g.out_height(), Wo = g.out_width();
+  for (int c = 0; c < g.in_channels; ++c) {
+    const T* channel = x + std::size_t(c) * H * W;
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) {
+        T* row = patches + (std::size_t(c * k + i) * k + j) * Ho * Wo;
+        for (int oh = 0; oh < Ho; ++oh) {
+          const int ih = oh * s - p + i;
+          T* out = row + std::size_t(oh) * Wo;
+          if (ih < 0 || ih >= H) {
+            std::fill(out, out + Wo, T(0));
+            continue;
+          }
+          const T* in = channel + std::size_t(ih) * W;
+          for (int ow = 0; ow < Wo; ++ow) {
+            const int iw = ow * s - p + j;
+            out[ow] = (iw >= 0 && iw < W) ? in[iw] : T(0);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void col2im_add(const ConvGeometry& g, const T* patch_grads, T* dx) {
+  const int k = g.kernel, s = g.stride, p = g.padding;
+  const int H = g.in_height, W = g.in_width, Ho = g.out_height(), Wo = g.out_width();
+  for (int c = 0; c < g.in_channels; ++c) {
+    T* channel = dx + std::size_t(c) * H * W;
+    for (int i = 0; i < k; ++i) {
+      for (int j = 0; j < k; ++j) {
+        const T* row = patch_grads + (std::size_t(c * k + i) * k + j) * Ho * Wo;
+        for (int oh = 0; oh < Ho; ++oh) {
+          const int ih = oh * s - p + i;
+          if (ih < 0 || ih >= H) continue;
+          const T* in = row + std::size_t(oh) * Wo;
+          T* out = channel + std::size_t(ih) * W;
+          for (int ow = 0; ow < Wo; ++ow) {
+            const int iw = ow * s - p + j;
+            if (iw >= 0 && iw < W) out[iw] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+Conv2d<T>::Conv2d(std::string name, FeatureShape input, int out_channels, int kernel, int stride,
+                  int padding, bool bias)
+    : Layer<T>(std::move(name), input, {}), bias_(bias) {
+  const std::string& n = this->name_;
+  if (out_channels <= 0) fail_input("{}: channels must be at least 1, got {}", n, out_channels);
+  if (kernel <= 0) fail_input("{}: kernel must be at least 1, got {}", n, kernel);
+  if (stride <= 0) fail_input("{}: stride must be at least 1, got {}", n, stride);
+  if (padding < 0) fail_input("{}: padding must be 0 or more, got {}", n, padding);
+  if (input.channels <= 0) fail_input("{}: input has {} channels", n, input.channels);
+  if (kernel > input.height + 2 * padding || kernel > input.width + 2 * padding)
+    fail_input("{}: kernel {} is larger than the padded input {}x{} (input {}x{}, padding {})", n,
+               kernel, input.height + 2 * padding, input.width + 2 * padding, input.height,
+               input.width, padding);
+  g_ = {input.channels, out_channels, kernel, stride, padding, input.height, input.width};
+  this->output_ = {out_channels, g_.out_height(), g_.out_width()};
+}
+
+template <class T>
+std::string Conv2d<T>::describe() const {
+  return fmt::format("{}: Conv2d({} -> {}, kernel {}, stride {}, padding {}, bias {}) {} -> {}",
+                     this->name_, g_.in_channels, g_.out_channels, g_.kernel, g_.stride,
+                     g_.padding, bias_ ? "yes" : "no", to_string(this->input_),
+                     to_string(this->output_));
+}
+
+template <class T>
+void Conv2d<T>::declare(ParameterStore<T>& store) {
+  const int k2 = g_.kernel * g_.kernel;
+  weight_id_ = store.add(this->name_, false, {g_.out_channels, g_.in_channels, g_.kernel, g_.kernel},
+                         g_.in_channels * k2, g_.out_channels * k2);
+  if (bias_)
+    bias_id_ = store.add(this->name_, true, {g_.out_channels}, g_.in_channels * k2,
+                         g_.out_channels * k2);
+}
+
+template <class T>
+void Conv2d<T>::reserve(int batch) {
+  const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
+  const std::size_t threads = std::size_t(thread_count());
+  capacity_ = batch;
+  if (std::size_t(batch) * KL * sizeof(T) <= kPatchCacheBytes) {
+    batch_patches_.assign(std::size_t(batch) * KL, T(0));
+  } else {
+    batch_patches_.clear();
+  }
+  batch_patches_valid_ = false;
+  thread_patches_.assign(threads * KL, T(0));
+  thread_patch_grads_.assign(threads * KL, T(0));
+  const std::size_t chunks = std::size_t((batch + kSamplesPerChunk - 1) / kSamplesPerChunk);
+  chunk_grads_.assign(chunks * std::size_t(g_.out_channels) * (g_.patch_size() + 1), T(0));
+}
+
+template <class T>
+const T* Conv2d<T>::sample_patches(const T* x, int n, T* scratch) const {
+  const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
+  if (!batch_patches_.empty()) return batch_patches_.data() + std::size_t(n) * KL;
+  im2col(g_, x + std::size_t(n) * this->input_.size(), scratch);
+  return scratch;
+}
+
+template <class T>
+void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) {
+  if (N > capacity_) reserve(N);
+  const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
+  const std::size_t KL = std::size_t(K) * L;
+  const bool reuse = same_input && batch_patches_valid_ && !batch_patches_.empty();
+  ConstMatrixMap<T> weight(store.value(weight_id_), M, K);
+  parallel_for(N, [&](std::int64_t n) {
+    T* scratch = thread_patches_.data() + std::size_t(thread_index()) * KL;
+    const T* patches;
+    if (batch_patches_.empty()) {
+      im2col(g_, x + std::size_t(n) * this->input_.size(), scratch);
+      patches = scratch;
+    } else {
+      T* kept = batch_patches_.data() + std::size_t(n) * KL;
+      if (!reuse) im2col(g_, x + std::size_t(n) * this->input_.size(), kept);
+      patches = kept;
+    }
+    MatrixMap<T> out(y + std::size_t(n) * M * L, M, L);
+    out.noalias() = weight * ConstMatrixMap<T>(patches, K, L);
+    if (bias_) out.colwise() += ConstVectorMap<T>(store.value(bias_id_), M);
+  });
+  batch_patches_valid_ = !batch_patches_.empty();
+}
+
+template <class T>
+void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const T* dy, T* dx,
+                         int N) {
+  const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
+  const std::size_t KL = std::size_t(K) * L;
+  const std::size_t chunk_size = std::size_t(M) * (K + 1);
+  const std::int64_t chunks = (N + kSamplesPerChunk - 1) / kSamplesPerChunk;
+  ConstMatrixMap<T> weight(store.value(weight_id_), M, K);
+  parallel_for(chunks, [&](std::int64_t c) {
+    const int t = thread_index();
+    T* scratch = thread_patches_.data() + std::size_t(t) * KL;
+    MatrixMap<T> dW(chunk_grads_.data() + std::size_t(c) * chunk_size, M, K);
+    VectorMap<T> db(chunk_grads_.data() + std::size_t(c) * chunk_size + std::size_t(M) * K, M);
+    dW.setZero();
+    db.setZero();
+    const int end = std::min<int>(N, int(c + 1) * kSamplesPerChunk);
+    for (int n = int(c) * kSamplesPerChunk; n < end; ++n) {
+      ConstMatrixMap<T> dZ(dy + std::size_t(n) * M * L, M, L);
+      ConstMatrixMap<T> patches(sample_patches(x, n, scratch), K, L);
+      dW.noalias() += dZ * patches.transpose();
+      if (bias_) db += dZ.rowwise().sum();
+      if (dx) {
+        MatrixMap<T> dP(thread_patch_grads_.data() + std::size_t(t) * KL, K, L);
+        dP.noalias() = weight.transpose() * dZ;
+        T* dxn = dx + std::size_t(n) * this->input_.size();
+        std::fill(dxn, dxn + this->input_.size(), T(0));
+        col2im_add(g_, dP.data(), dxn);
+      }
+    }
+  });
+  // Sum the chunks in order.
+  T* dW = store.grad(weight_id_);
+  T* db = bias_ ? store.grad(bias_id_) : nullptr;
+  parallel_blocks(std::int64_t(M) * (K + 1), 256, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const T* partial = chunk_grads_.data() + std::size_t(c) * chunk_size;
+      for (std::int64_t i = begin; i < end; ++i) {
+        if (i < std::int64_t(M) * K) dW[i] += partial[i];
+        else if (db) db[i - std::int64_t(M) * K] += partial[i];
+      }
+    }
+  });
+}
+
+template class Conv2d<float>;
+template class Conv2d<double>;
+template void im2col<float>(const ConvGeometry&, const float*, float*);
+template void im2col<double>(const ConvGeometry&, const double*, double*);
+template void col2im_add<float>(const ConvGeometry&, const float*, float*);
+template void col2im_add<double>(const ConvGeometry&, const double*, double*);
+
+}  // namespace condense

@@ -1,0 +1,66 @@
+#pragma once
+// 2-D convolution with zero padding, as PyTorch's nn.Conv2d (groups 1, dilation 1):
+//   y[n, m, oh, ow] = b[m] + Σ_{c,i,j} W[m, c, i, j] · x[n, c, oh·s − p + i, ow·s − p + j]
+// computed as one matrix product per sample on the sample's patch matrix (im2col):
+//   Z_n (M × L) = W (M × K) · P_n (K × L),   K = C·k·k, L = Ho·Wo.
+// The patch matrices are the x_{i,q} of SCIENCE.md §2; for a first layer trained full-batch they
+// are built once and kept.
+#include <vector>
+
+#include "condense/nn/layer.hpp"
+
+namespace condense {
+
+struct ConvGeometry {
+  int in_channels = 0, out_channels = 0, kernel = 0, stride = 1, padding = 0;
+  int in_height = 0, in_width = 0;
+
+  int out_height() const { return (in_height + 2 * padding - kernel) / stride + 1; }
+  int out_width() const { return (in_width + 2 * padding - kernel) / stride + 1; }
+  int patch_size() const { return in_channels * kernel * kernel; }  // K
+  int positions() const { return out_height() * out_width(); }      // L
+};
+
+// P: (K, L) = the patches of one sample x: (C, H, W), in PyTorch's (c, i, j) order per column.
+template <class T>
+void im2col(const ConvGeometry& g, const T* x, T* patches);
+// dx: (C, H, W) += the patch gradients dP: (K, L) scattered back.
+template <class T>
+void col2im_add(const ConvGeometry& g, const T* patch_grads, T* dx);
+
+template <class T>
+class Conv2d final : public Layer<T> {
+ public:
+  Conv2d(std::string name, FeatureShape input, int out_channels, int kernel, int stride,
+         int padding, bool bias);
+
+  std::string describe() const override;
+  const ConvGeometry& geometry() const { return g_; }
+  bool has_bias() const { return bias_; }
+
+  void declare(ParameterStore<T>& store) override;
+  void reserve(int batch) override;
+  // x: (N, C, H, W) → y: (N, M, Ho, Wo)
+  void forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) override;
+  // dy: (N, M, Ho, Wo) → dW: (M, C, k, k) +=, db: (M) +=, dx: (N, C, H, W) =
+  void backward(ParameterStore<T>& store, const T* x, const T* y, const T* dy, T* dx,
+                int N) override;
+
+ private:
+  const T* sample_patches(const T* x, int n, T* scratch) const;
+
+  ConvGeometry g_;
+  bool bias_;
+  int weight_id_ = -1, bias_id_ = -1;
+  int capacity_ = 0;
+  // Cache: patches of the whole batch, kept between calls while the input is the same.
+  std::vector<T> batch_patches_;  // (N, K, L), empty when the batch is too large to keep
+  bool batch_patches_valid_ = false;
+  // Scratch, one slot per thread: a patch matrix and its gradient.
+  std::vector<T> thread_patches_;       // (threads, K, L)
+  std::vector<T> thread_patch_grads_;   // (threads, K, L)
+  // Per-chunk partial parameter gradients, summed in chunk order (core/parallel.hpp).
+  std::vector<T> chunk_grads_;          // (chunks, M·K + M)
+};
+
+}  // namespace condense

@@ -1,0 +1,130 @@
+#include "condense/nn/model.hpp"
+
+#include <algorithm>
+
+#include "condense/core/error.hpp"
+#include "condense/nn/conv2d.hpp"
+#include "condense/nn/elementwise.hpp"
+#include "condense/nn/linear.hpp"
+#include "condense/nn/pool.hpp"
+#include "condense/nn/residual.hpp"
+
+namespace condense {
+
+template <class T>
+Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
+  const auto& s = spec_;
+  if (s.input.channels <= 0 || s.input.height <= 0 || s.input.width <= 0)
+    fail_input("model input shape {} has a zero or negative size", to_string(s.input));
+  if (s.outputs <= 0) fail_input("model.outputs must be at least 1, got {}", s.outputs);
+  if (s.activations.size() != 1 && int(s.activations.size()) != s.activated_layers())
+    fail_input("model.activation lists {} names, but the model has {} conv and hidden layers; give "
+               "one name, or one per layer",
+               s.activations.size(), s.activated_layers());
+
+  FeatureShape shape = s.input;
+  int activated = 0;
+  for (std::size_t i = 0; i < s.conv.size(); ++i) {
+    const ConvSpec& c = s.conv[i];
+    const std::string name = fmt::format("conv{}", i + 1);
+    layers_.push_back(std::make_unique<Conv2d<T>>(name, shape, c.channels, c.kernel, c.stride,
+                                                  c.padding, s.bias));
+    shape = layers_.back()->output_shape();
+    layers_.push_back(std::make_unique<ActivationLayer<T>>(
+        fmt::format("act{}", activated + 1), shape, s.activation(activated)));
+    ++activated;
+    if (c.pool != Pooling::none) {
+      layers_.push_back(std::make_unique<Pool2d<T>>(
+          fmt::format("pool{}", i + 1), shape,
+          c.pool == Pooling::max2 ? PoolKind::max : PoolKind::average, 2, 2));
+      shape = layers_.back()->output_shape();
+    }
+  }
+  if (shape.height != 1 || shape.width != 1 || !s.conv.empty()) {
+    layers_.push_back(std::make_unique<Flatten<T>>("flatten", shape));
+    shape = layers_.back()->output_shape();
+  }
+  int fc = 0;
+  for (std::size_t i = 0; i < s.hidden.size(); ++i) {
+    const std::string name = fmt::format("fc{}", ++fc);
+    const Activation& act = s.activation(activated);
+    if (s.residual && i > 0) {
+      layers_.push_back(std::make_unique<ResidualBlock<T>>(name, shape, s.hidden[i], act, s.bias));
+    } else {
+      layers_.push_back(std::make_unique<Linear<T>>(name, shape, s.hidden[i], s.bias));
+      shape = layers_.back()->output_shape();
+      layers_.push_back(
+          std::make_unique<ActivationLayer<T>>(fmt::format("act{}", activated + 1), shape, act));
+    }
+    shape = layers_.back()->output_shape();
+    ++activated;
+  }
+  layers_.push_back(
+      std::make_unique<Linear<T>>(fmt::format("fc{}", ++fc), shape, s.outputs, s.bias));
+
+  for (auto& layer : layers_) layer->declare(parameters_);
+  parameters_.allocate();
+}
+
+template <class T>
+std::string Model<T>::describe() const {
+  std::string text;
+  for (const auto& layer : layers_) text += layer->describe() + "\n";
+  return text;
+}
+
+template <class T>
+void Model<T>::reserve(int batch) {
+  if (batch <= capacity_) return;
+  capacity_ = batch;
+  buffers_.clear();
+  outputs_.assign(layers_.size(), nullptr);
+  std::int64_t largest = spec_.input.size();
+  for (const auto& layer : layers_) {
+    layer->reserve(batch);
+    largest = std::max(largest, layer->output_shape().size());
+    if (!layer->is_view()) buffers_.emplace_back(std::size_t(batch * layer->output_shape().size()));
+  }
+  grad_a_.assign(std::size_t(batch * largest), T(0));
+  grad_b_.assign(std::size_t(batch * largest), T(0));
+}
+
+template <class T>
+const T* Model<T>::forward(const T* x, int N, bool same_input) {
+  reserve(N);
+  batch_ = N;
+  input_ = x;
+  const T* in = x;
+  std::size_t owned = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer<T>& layer = *layers_[i];
+    T* out = layer.is_view() ? const_cast<T*>(in) : buffers_[owned++].data();
+    layer.forward(parameters_, in, out, N, same_input && i == 0);
+    outputs_[i] = out;
+    in = out;
+  }
+  return in;
+}
+
+template <class T>
+void Model<T>::backward(const T* df) {
+  const int N = batch_;
+  // Layers before the first one with parameters see only data: they need no input gradient.
+  std::size_t first = 0;
+  while (first < layers_.size() && layers_[first]->is_view()) ++first;
+  const T* dy = df;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    Layer<T>& layer = *layers_[i];
+    if (layer.is_view()) continue;  // dx is dy itself
+    const T* x = i == 0 ? input_ : outputs_[i - 1];
+    T* dx = nullptr;
+    if (i > first) dx = (dy == grad_a_.data()) ? grad_b_.data() : grad_a_.data();
+    layer.backward(parameters_, x, outputs_[i], dy, dx, N);
+    dy = dx;
+  }
+}
+
+template class Model<float>;
+template class Model<double>;
+
+}  // namespace condense

@@ -1,0 +1,51 @@
+#pragma once
+// A model assembled from a ModelSpec: the sequence of layers, the parameter store, and the
+// buffers of one batch's forward and backward pass, allocated once for the largest batch.
+#include <memory>
+#include <vector>
+
+#include "condense/nn/layer.hpp"
+#include "condense/nn/model_spec.hpp"
+#include "condense/nn/parameters.hpp"
+
+namespace condense {
+
+template <class T>
+class Model {
+ public:
+  // Validates the description; throws InputError naming the layer and the value at fault.
+  explicit Model(ModelSpec spec);
+
+  const ModelSpec& spec() const { return spec_; }
+  ParameterStore<T>& parameters() { return parameters_; }
+  const ParameterStore<T>& parameters() const { return parameters_; }
+  const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
+  int outputs() const { return spec_.outputs; }
+  FeatureShape input_shape() const { return spec_.input; }
+  std::string describe() const;  // one line per layer
+
+  // Allocates the buffers of batches of up to `batch` samples; forward does it when needed.
+  void reserve(int batch);
+
+  // x: (N, C, H, W) → f: (N, outputs), valid until the next forward. `same_input` promises x holds
+  // the values of the previous call (full-batch training), so the first layer's patches are kept.
+  const T* forward(const T* x, int N, bool same_input = false);
+  // df: (N, outputs) = dL/df for the last forward → adds dL/dθ into parameters().grads().
+  void backward(const T* df);
+
+  // The output of layer i after the last forward: (N, layer i's output shape).
+  const T* layer_output(int i) const { return outputs_[std::size_t(i)]; }
+
+ private:
+  ModelSpec spec_;
+  std::vector<std::unique_ptr<Layer<T>>> layers_;
+  ParameterStore<T> parameters_;
+  int capacity_ = 0;
+  int batch_ = 0;
+  const T* input_ = nullptr;
+  std::vector<std::vector<T>> buffers_;  // owned outputs, one per non-view layer
+  std::vector<T*> outputs_;              // layer i's output (a view layer shares its input's)
+  std::vector<T> grad_a_, grad_b_;       // ping-pong buffers for dy and dx
+};
+
+}  // namespace condense
