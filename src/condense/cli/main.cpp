@@ -1,3 +1,32 @@
-#include <cstdio>
+// condense: train small networks, watch their kernels condense, compare with the theory.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
-int main() { return 0; }
+#include "condense/cli/commands.hpp"
+#include "condense/core/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"condense: train small networks and study the condensation of their kernels"};
+  app.set_version_flag("--version", std::string("condense ") + CONDENSE_VERSION);
+  app.require_subcommand(1);
+  condense::add_train_command(app);
+  condense::add_config_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : condense::kExitBadInput;
+  } catch (const condense::CommandExit& e) {
+    return e.code;
+  } catch (const condense::InputError& e) {
+    fmt::print(stderr, "condense: error: {}\n", e.what());
+    return condense::kExitBadInput;
+  } catch (const condense::IoError& e) {
+    fmt::print(stderr, "condense: error: {}\n", e.what());
+    return condense::kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "condense: error: out of memory\n");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,248 @@
+// condense train CONFIG.toml [--set key=value]... [--out DIR] [--resume DIR] [--overwrite]
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "condense/cli/commands.hpp"
+#include "condense/config/config.hpp"
+#include "condense/core/atomic_file.hpp"
+#include "condense/core/error.hpp"
+#include "condense/core/parallel.hpp"
+#include "condense/nn/init.hpp"
+#include "condense/nn/model.hpp"
+#include "condense/train/trainer.hpp"
+
+namespace condense {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TrainOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string out;
+  std::string resume;
+  bool overwrite = false;
+  bool quiet = false;
+};
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+std::string hostname() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+  return hash;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buffer;
+}
+
+// The targets the loss needs, checked against the data's target encoding.
+void check_loss_and_targets(const RunConfig& config) {
+  const bool classes = config.data.target == TargetKind::class_index;
+  if (config.train.loss == LossKind::cross_entropy && !classes)
+    fail_input("train.loss = \"cross-entropy\" needs data.target = \"class\", not \"{}\"",
+               target_name(config.data.target));
+  if (config.train.loss == LossKind::mse && classes)
+    fail_input("train.loss = \"mse\" needs data.target = \"onehot\", \"binary\" or \"regression\", "
+               "not \"class\" (class indices go with cross-entropy)");
+}
+
+// Prepares the run directory: a new one (refusing to reuse an existing run unless told to), or
+// the existing one when resuming.
+RunDirectory prepare_directory(const TrainOptions& options, const fs::path& root) {
+  RunDirectory run{root};
+  if (!options.resume.empty()) return run;
+  if (fs::exists(root)) {
+    const bool is_empty_dir = fs::is_directory(root) && fs::is_empty(root);
+    if (!is_empty_dir) {
+      if (!options.overwrite)
+        fail_input("{} already exists; use --resume {} to continue it or --overwrite to replace it",
+                   root.string(), root.string());
+      if (!fs::exists(run.config()))
+        fail_input("{} exists and is not a condense run directory (no config.toml); refusing to "
+                   "overwrite it",
+                   root.string());
+      std::error_code error;
+      fs::remove_all(root, error);
+      if (error) fail_io("cannot remove {}: {}", root.string(), error.message());
+    }
+  }
+  make_directories(root);
+  make_directories(run.snapshots());
+  // Check the folder is writable before anything long starts.
+  write_file_atomic(root / ".condense-write-test", "");
+  fs::remove(root / ".condense-write-test");
+  return run;
+}
+
+template <class T>
+std::vector<T> converted(const std::vector<double>& values) {
+  return std::vector<T>(values.begin(), values.end());
+}
+
+template <class T>
+int train_typed(const RunConfig& config, const std::string& resolved, const RunDirectory& run,
+                const TrainOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const Data data = load_data(config.data, config.seed);
+  ModelSpec spec = config.model;
+  spec.input = data.train.shape;
+  if (spec.outputs == 0) spec.outputs = data.train.target_width;
+  else if (spec.outputs != data.train.target_width)
+    fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs", spec.outputs,
+               target_name(config.data.target), data.train.target_width);
+  Model<T> model(spec);
+  const bool resume = !options.resume.empty();
+  if (!resume) initialize(model.parameters(), config.init, config.seed);
+  write_file_atomic(run.config(), resolved);
+
+  const std::vector<T> train_inputs = converted<T>(data.train.inputs);
+  const std::vector<T> train_targets = converted<T>(data.train.targets);
+  const std::vector<T> test_inputs = converted<T>(data.test.inputs);
+  const std::vector<T> test_targets = converted<T>(data.test.targets);
+  TrainerSetup<T> setup;
+  setup.model = &model;
+  setup.train = config.train;
+  setup.track = config.track;
+  auto split = [](const DataSplit& s, const std::vector<T>& inputs, const std::vector<T>& targets) {
+    SplitView<T> view;
+    view.inputs = inputs.data();
+    view.size = s.size;
+    if (!s.labels.empty()) view.targets.labels = s.labels.data();
+    if (!targets.empty()) view.targets.values = targets.data();
+    return view;
+  };
+  setup.train_split = split(data.train, train_inputs, train_targets);
+  setup.test_split = split(data.test, test_inputs, test_targets);
+  setup.has_classes = config.data.target != TargetKind::regression;
+  setup.seed = config.seed;
+  setup.run = run;
+  setup.resume = resume;
+  setup.quiet = options.quiet;
+
+  if (!options.quiet) {
+    fmt::print(stderr, "condense: {} -> {}\n", data.description, run.root.string());
+    fmt::print(stderr, "{}", model.describe());
+    fmt::print(stderr, "{} parameters, {}, {} threads, {} steps\n", model.parameters().size(),
+               dtype_name(config.dtype), thread_count(),
+               total_steps(config.train, data.train.size));
+  }
+  const TrainOutcome outcome = run_training(setup);
+
+  nlohmann::json summary;
+  summary["status"] = outcome.status == TrainOutcome::Status::completed   ? "completed"
+                      : outcome.status == TrainOutcome::Status::interrupted ? "interrupted"
+                                                                              : "diverged";
+  summary["message"] = outcome.message;
+  summary["config_hash"] = fmt::format("{:016x}", fnv1a(resolved));
+  summary["condense_version"] = CONDENSE_VERSION;
+  summary["compiler"] = fmt::format("GCC {}.{}.{}", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+  summary["eigen_version"] = fmt::format("{}.{}.{}", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
+                                         EIGEN_MINOR_VERSION);
+  summary["machine"] = {{"hostname", hostname()},
+                        {"cpu", cpu_model()},
+                        {"threads", thread_count()}};
+  summary["finished_at"] = utc_now();
+  summary["dtype"] = dtype_name(config.dtype);
+  summary["steps"] = outcome.steps_done;
+  summary["total_steps"] = total_steps(config.train, data.train.size);
+  summary["training_seconds"] = outcome.wall_seconds;
+  summary["wall_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  summary["parameters"] = model.parameters().size();
+  summary["data"] = data.description;
+  auto metric = [](double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  summary["final"] = {{"step", outcome.last.step},
+                      {"train_loss", outcome.last.train_loss},
+                      {"train_acc", metric(outcome.last.train_acc)},
+                      {"test_loss", metric(outcome.last.test_loss)},
+                      {"test_acc", metric(outcome.last.test_acc)}};
+  write_file_atomic(run.summary(), summary.dump(2) + "\n");
+
+  switch (outcome.status) {
+    case TrainOutcome::Status::completed:
+      if (!options.quiet) fmt::print(stderr, "condense: done, run directory {}\n", run.root.string());
+      return 0;
+    case TrainOutcome::Status::interrupted:
+      fmt::print(stderr, "condense: {}; continue with: condense train --resume {}\n",
+                 outcome.message, run.root.string());
+      return kExitInterrupted;
+    case TrainOutcome::Status::diverged:
+      fmt::print(stderr, "condense: error: {}; the run directory {} keeps everything up to it\n",
+                 outcome.message, run.root.string());
+      return kExitDiverged;
+  }
+  return 0;
+}
+
+int run_train(const TrainOptions& options) {
+  RunConfig config;
+  fs::path root;
+  if (!options.resume.empty()) {
+    root = options.resume;
+    const RunDirectory run{root};
+    if (!fs::exists(run.config()))
+      fail_input("{} is not a run directory: {} is missing", root.string(), run.config().string());
+    config = load_config_text(read_file(run.config()), run.config().string(), options.overrides);
+  } else {
+    // Without a config file every key keeps its default (condense config lists them).
+    config = load_config(options.config_path, options.overrides);
+    const std::string name =
+        options.config_path.empty() ? "default" : fs::path(options.config_path).stem().string();
+    root = !options.out.empty() ? fs::path(options.out) : fs::path("runs") / name;
+  }
+  check_loss_and_targets(config);
+  set_thread_count(config.threads);
+  const std::string resolved = to_toml(config);
+  const RunDirectory run = prepare_directory(options, root);
+  return config.dtype == Dtype::float32 ? train_typed<float>(config, resolved, run, options)
+                                        : train_typed<double>(config, resolved, run, options);
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto options = std::make_shared<TrainOptions>();
+  auto* command = app.add_subcommand(
+      "train", "Train a network described by a TOML config and write a run directory.\n"
+               "Every key and its default: condense config");
+  command->add_option("CONFIG", options->config_path, "The run's TOML config");
+  command->add_option("--set", options->overrides,
+                      "Override a key (repeatable): --set init.std=1e-8 --set model.activation=relu")
+      ->allow_extra_args(false);
+  command->add_option("--out", options->out, "Run directory (default: runs/<config name>)");
+  command->add_option("--resume", options->resume,
+                      "Continue the run in this directory from its checkpoint (--set "
+                      "train.steps=N extends it)");
+  command->add_flag("--overwrite", options->overwrite, "Replace an existing run directory");
+  command->add_flag("--quiet", options->quiet, "No progress output");
+  command->callback([options] {
+    const int code = run_train(*options);
+    if (code != 0) throw CommandExit{code};
+  });
+}
+
+}  // namespace condense

@@ -1,0 +1,29 @@
+#pragma once
+// Checkpoints: the weights, the optimizer's state and the step, in one file written atomically,
+// so that a resumed run continues bit for bit where the interrupted one stopped.
+// Format (little-endian): "CNDSCKPT", u32 version, u32 scalar size (4|8), i64 step,
+// i64 optimizer steps, f64 elapsed seconds, u64 parameter count, then the parameters, then for
+// each optimizer state vector a u64 length and its values.
+#include <filesystem>
+
+#include "condense/nn/parameters.hpp"
+#include "condense/train/optimizer.hpp"
+
+namespace condense {
+
+struct CheckpointState {
+  long step = 0;
+  double elapsed_seconds = 0;
+};
+
+template <class T>
+void save_checkpoint(const std::filesystem::path& path, const ParameterStore<T>& parameters,
+                     Optimizer<T>& optimizer, long step, double elapsed_seconds);
+
+// Restores parameters and optimizer state. A missing, truncated or mismatched file (other dtype,
+// other model size) throws InputError naming the path and what differs.
+template <class T>
+CheckpointState load_checkpoint(const std::filesystem::path& path, ParameterStore<T>& parameters,
+                                Optimizer<T>& optimizer);
+
+}  // namespace condense

@@ -1,0 +1,34 @@
+#pragma once
+// The layout of a run directory, written down once (docs/run-directory.md is its twin):
+//
+//   RUN/config.toml                       the fully resolved config
+//   RUN/metrics.csv                       step, epoch, time_s, lr, train_loss, train_acc, test_loss, test_acc
+//   RUN/snapshots/index.csv               step, path
+//   RUN/snapshots/step_<k>/<param>.npy    every parameter after k optimizer steps (PyTorch names)
+//   RUN/checkpoint/state.bin              everything needed to continue
+//   RUN/summary.json                      status, hash, versions, machine, times, final metrics
+//   RUN/analysis.csv, RUN/cosines/        condensation measures (analysis)
+//   RUN/prediction.json, RUN/v1.npy       the theory's prediction (theory)
+#include <filesystem>
+#include <string>
+
+namespace condense {
+
+struct RunDirectory {
+  std::filesystem::path root;
+
+  std::filesystem::path config() const { return root / "config.toml"; }
+  std::filesystem::path metrics() const { return root / "metrics.csv"; }
+  std::filesystem::path summary() const { return root / "summary.json"; }
+  std::filesystem::path snapshots() const { return root / "snapshots"; }
+  std::filesystem::path snapshot_index() const { return snapshots() / "index.csv"; }
+  std::filesystem::path snapshot(long step) const {
+    return snapshots() / ("step_" + std::to_string(step));
+  }
+  std::filesystem::path checkpoint_dir() const { return root / "checkpoint"; }
+  std::filesystem::path checkpoint() const { return checkpoint_dir() / "state.bin"; }
+  std::filesystem::path analysis() const { return root / "analysis.csv"; }
+  std::filesystem::path prediction() const { return root / "prediction.json"; }
+};
+
+}  // namespace condense

@@ -1,0 +1,86 @@
+#pragma once
+// The training loop: steps, mini-batches, metrics rows, snapshots at the tracked steps,
+// checkpoints (at snapshot steps and on SIGINT/SIGTERM), progress on the terminal, and resume.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "condense/nn/model.hpp"
+#include "condense/train/loss.hpp"
+#include "condense/train/optimizer.hpp"
+#include "condense/train/run_directory.hpp"
+
+namespace condense {
+
+struct TrainConfig {
+  LossKind loss = LossKind::mse;
+  OptimizerSpec optimizer;
+  int batch_size = 0;  // 0 = full batch
+  long steps = 1000;
+  long epochs = 0;     // > 0: steps = epochs × batches per epoch
+  long eval_every = 10;
+};
+
+struct TrackConfig {
+  std::string snapshots = "log";  // "log" | "every:K" | "none"
+  int per_decade = 20;            // density of the "log" schedule
+  std::vector<long> extra_steps;
+  double threshold = 0.95;        // cosine threshold of the orientation and line clusters
+  double negligible = 0.01;       // kernels below this fraction of the layer's largest norm
+  bool with_bias = false;         // append the bias to each kernel/neuron vector in the analysis
+};
+
+// Steps at which weights are saved: always 0 and `total`; "log": every step at first, then about
+// `per_decade` per decade (round(10^(j/per_decade))); "every:K": multiples of K.
+std::vector<long> snapshot_steps(const TrackConfig& track, long total);
+
+// Total optimizer steps of a run: `steps`, or epochs × batches per epoch.
+long total_steps(const TrainConfig& train, int train_size);
+
+// One split of the data in the model's scalar type.
+template <class T>
+struct SplitView {
+  const T* inputs = nullptr;  // (N, C, H, W)
+  Targets<T> targets;
+  int size = 0;
+};
+
+struct MetricsRow {
+  long step = 0;
+  double epoch = 0, time_s = 0, lr = 0;
+  double train_loss = 0, train_acc = -1, test_loss = -1, test_acc = -1;  // −1: not measured
+};
+
+struct TrainOutcome {
+  enum class Status { completed, interrupted, diverged } status = Status::completed;
+  long steps_done = 0;
+  double wall_seconds = 0;
+  MetricsRow last;
+  std::string message;
+};
+
+template <class T>
+struct TrainerSetup {
+  Model<T>* model = nullptr;
+  TrainConfig train;
+  TrackConfig track;
+  SplitView<T> train_split, test_split;
+  bool has_classes = false;
+  std::uint64_t seed = 0;
+  RunDirectory run;
+  bool resume = false;  // continue from RUN/checkpoint/state.bin
+  bool quiet = false;
+  // Called at every snapshot step with the weights of that step (analysis hooks in here).
+  std::function<void(long step, const ParameterStore<T>&)> on_snapshot;
+  // Extra text for the progress line (e.g. the latest condensation measures).
+  std::function<std::string()> progress_note;
+};
+
+template <class T>
+TrainOutcome run_training(TrainerSetup<T>& setup);
+
+// Reads RUN/metrics.csv rows (for reports and resume).
+std::vector<MetricsRow> read_metrics(const std::filesystem::path& path);
+
+}  // namespace condense
