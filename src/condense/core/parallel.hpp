@@ -10,26 +10,33 @@
 
 namespace condense {
 
+// Below this much work (about one multiply-add per unit) a loop runs on the calling thread: waking
+// the team costs more than it saves, and far more when other processes hold the cores.
+inline constexpr std::int64_t kMinParallelWork = 1 << 16;
+
 inline int thread_count() { return omp_get_max_threads(); }
 inline int thread_index() { return omp_get_thread_num(); }
 void set_thread_count(int threads);  // 0 = OpenMP's default
 
 // Calls body(begin, end) for consecutive blocks [begin, end) of `block` items covering [0, n).
+// `work` estimates the whole loop's cost; the blocks are the same whether or not it runs in
+// parallel, so the result is too.
 template <class Body>
-void parallel_blocks(std::int64_t n, std::int64_t block, Body&& body) {
+void parallel_blocks(std::int64_t n, std::int64_t block, Body&& body,
+                     std::int64_t work = kMinParallelWork) {
   const std::int64_t blocks = (n + block - 1) / block;
   if (blocks <= 1) {
     if (n > 0) body(std::int64_t{0}, n);
     return;
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (work >= kMinParallelWork)
   for (std::int64_t b = 0; b < blocks; ++b) body(b * block, std::min(n, (b + 1) * block));
 }
 
-// Calls body(i) for every i in [0, n), spread over the threads.
+// Calls body(i) for every i in [0, n), spread over the threads when `work` is large enough.
 template <class Body>
-void parallel_for(std::int64_t n, Body&& body) {
-#pragma omp parallel for schedule(static)
+void parallel_for(std::int64_t n, Body&& body, std::int64_t work = kMinParallelWork) {
+#pragma omp parallel for schedule(static) if (work >= kMinParallelWork && n > 1)
   for (std::int64_t i = 0; i < n; ++i) body(i);
 }
 

@@ -150,7 +150,7 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
     MatrixMap<T> out(y + std::size_t(n) * M * L, M, L);
     out.noalias() = weight * ConstMatrixMap<T>(patches, K, L);
     if (bias_) out.colwise() += ConstVectorMap<T>(store.value(bias_id_), M);
-  });
+  }, std::int64_t(N) * M * K * L);
   batch_patches_valid_ = !batch_patches_.empty();
 }
 
@@ -183,7 +183,7 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
         col2im_add(g_, dP.data(), dxn);
       }
     }
-  });
+  }, std::int64_t(N) * M * K * L * (dx ? 2 : 1));
   // Sum the chunks in order.
   T* dW = store.grad(weight_id_);
   T* db = bias_ ? store.grad(bias_id_) : nullptr;
@@ -195,7 +195,7 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
         else if (db) db[i - std::int64_t(M) * K] += partial[i];
       }
     }
-  });
+  }, chunks * M * (K + 1));
 }
 
 template class Conv2d<float>;

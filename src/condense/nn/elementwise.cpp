@@ -19,7 +19,7 @@ template <class T>
 void ActivationLayer<T>::forward(ParameterStore<T>&, const T* z, T* h, int N, bool) {
   parallel_blocks(N * this->input_.size(), kElementBlock, [&](std::int64_t begin, std::int64_t end) {
     activation_forward(activation_, z + begin, h + begin, std::size_t(end - begin));
-  });
+  }, 16 * N * this->input_.size());
 }
 
 template <class T>
@@ -29,7 +29,7 @@ void ActivationLayer<T>::backward(ParameterStore<T>&, const T* z, const T* h, co
   parallel_blocks(N * this->input_.size(), kElementBlock, [&](std::int64_t begin, std::int64_t end) {
     activation_backward(activation_, z + begin, h + begin, dh + begin, dz + begin,
                         std::size_t(end - begin));
-  });
+  }, 4 * N * this->input_.size());
 }
 
 template <class T>

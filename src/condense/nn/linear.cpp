@@ -22,7 +22,7 @@ void linear_forward(const T* x, const T* weight, const T* bias, T* y, int N, int
     MatrixMap<T> Y(y + begin * out, rows, out);
     Y.noalias() = ConstMatrixMap<T>(x + begin * in, rows, in) * W.transpose();
     if (bias) Y.rowwise() += ConstVectorMap<T>(bias, out).transpose();
-  });
+  }, std::int64_t(N) * in * out);
 }
 
 template <class T>
@@ -40,7 +40,7 @@ void linear_backward(const T* x, const T* weight, const T* dy, T* dweight, T* db
     Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>> dW(dweight + r0 * in + c0, rows, cols,
                                                       Eigen::OuterStride<>(in));
     dW.noalias() += dY.middleCols(r0, rows).transpose() * X.middleCols(c0, cols);
-  });
+  }, std::int64_t(N) * in * out);
   if (dbias) {
     VectorMap<T> db(dbias, out);
     db += dY.colwise().sum().transpose();
@@ -51,7 +51,7 @@ void linear_backward(const T* x, const T* weight, const T* dy, T* dweight, T* db
       const Eigen::Index rows = Eigen::Index(end - begin);
       MatrixMap<T>(dx + begin * in, rows, in).noalias() =
           ConstMatrixMap<T>(dy + begin * out, rows, out) * W;
-    });
+    }, std::int64_t(N) * in * out);
   }
 }
 

@@ -64,7 +64,7 @@ void Pool2d<T>::forward(ParameterStore<T>&, const T* x, T* y, int N, bool) {
         }
       }
     }
-  });
+  }, N * this->input_.size());
 }
 
 template <class T>
@@ -89,7 +89,7 @@ void Pool2d<T>::backward(ParameterStore<T>&, const T*, const T*, const T* dy, T*
       T* dsample = dx + (nc / this->input_.channels) * sample;
       for (int o = 0; o < Ho * Wo; ++o) dsample[arg[o]] += dout[o];
     }
-  });
+  }, N * this->input_.size());
 }
 
 template class Pool2d<float>;

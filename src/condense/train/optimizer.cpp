@@ -95,7 +95,7 @@ void Optimizer<T>::step(Vector<T>& values, const Vector<T>& grads) {
     case OptimizerKind::gd:
       parallel_blocks(values.size(), kUpdateBlock, [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t i = b; i < e; ++i) theta[i] -= lr * (g[i] + wd * theta[i]);
-      });
+      }, values.size());
       break;
     case OptimizerKind::sgd: {
       const T mu = T(spec_.momentum), keep = T(1) - T(spec_.dampening);
@@ -110,7 +110,7 @@ void Optimizer<T>::step(Vector<T>& values, const Vector<T>& grads) {
           }
           theta[i] -= lr * d;
         }
-      });
+      }, 2 * values.size());
       break;
     }
     case OptimizerKind::adam: {
@@ -127,7 +127,7 @@ void Optimizer<T>::step(Vector<T>& values, const Vector<T>& grads) {
           v[i] = v[i] * b2 + d * d * (T(1) - b2);
           theta[i] -= step_size * (m[i] / (std::sqrt(v[i]) / correction2_sqrt + eps));
         }
-      });
+      }, 8 * values.size());
       break;
     }
   }
