@@ -37,10 +37,13 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
   std::string best;
   std::size_t best_distance = std::numeric_limits<std::size_t>::max();
   for (const auto& c : candidates) {
-    // Compare with the full key and with its last part, so "lrate" finds "train.lr".
-    const std::size_t dot = c.rfind('.');
-    const std::size_t d = std::min(edit_distance(key, c),
-                                   edit_distance(key.substr(key.rfind('.') + 1), c.substr(dot + 1)));
+    // Within the key's own section compare the last parts, so "lrate" finds "train.lr";
+    // across sections compare whole keys.
+    const std::size_t dot = c.rfind('.'), key_dot = key.rfind('.');
+    const bool same_section = dot != std::string::npos && key_dot != std::string::npos &&
+                              c.substr(0, dot) == key.substr(0, key_dot);
+    const std::size_t d = same_section ? edit_distance(key.substr(key_dot + 1), c.substr(dot + 1))
+                                       : edit_distance(key, c);
     if (d < best_distance) best_distance = d, best = c;
   }
   if (best_distance <= std::max<std::size_t>(2, key.size() / 3))

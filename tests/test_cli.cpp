@@ -1,0 +1,264 @@
+// End-to-end tests of `condense train` and `condense config`: the binary is run as a user runs
+// it, and its exit codes, messages and run directories are checked.
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "condense/core/atomic_file.hpp"
+#include "condense/core/npy.hpp"
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;
+};
+
+Result run(const std::string& arguments) {
+  const std::string command = std::string(CONDENSE_BINARY) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  Result result;
+  char buffer[4096];
+  while (std::size_t n = fread(buffer, 1, sizeof(buffer), pipe)) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("condense_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write_config(const std::string& name, const std::string& text) {
+    const fs::path path = dir_ / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  fs::path dir_;
+};
+
+// A small, fast run: a two-layer CNN on Gaussian images with teacher labels.
+const char* kSmallConfig = R"(seed = 3
+dtype = "float64"
+threads = 1
+
+[data]
+dataset = "gaussian"
+gaussian_shape = [1, 6, 6]
+train_size = 48
+test_size = 16
+target = "binary"
+positive_classes = [0]
+
+[model]
+conv = [{ channels = 4, kernel = 3, padding = 1 }]
+activation = "tanh"
+
+[init]
+std = 0.1
+
+[train]
+optimizer = "sgd"
+momentum = 0.9
+batch_size = 16
+lr = 0.05
+steps = 40
+)";
+
+std::string bytes_of(const fs::path& path) { return condense::read_file(path); }
+
+}  // namespace
+
+TEST_F(CliTest, ConfigListsEveryKeyWithDefault) {
+  const Result r = run("config");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("train.lr"));
+  EXPECT_THAT(r.output, HasSubstr("init.gamma"));
+  EXPECT_THAT(r.output, HasSubstr("track.snapshots"));
+}
+
+TEST_F(CliTest, UnknownKeyNamesFileLineAndSuggestion) {
+  const std::string config = write_config("bad.toml", "seed = 1\n[train]\nlrate = 0.1\n");
+  const Result r = run("train " + config + " --out " + (dir_ / "run").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("bad.toml:3"));
+  EXPECT_THAT(r.output, HasSubstr("unknown key train.lrate"));
+  EXPECT_THAT(r.output, HasSubstr("did you mean train.lr?"));
+  EXPECT_FALSE(fs::exists(dir_ / "run"));
+}
+
+TEST_F(CliTest, WrongTypeNamesKeyAndLine) {
+  const std::string config = write_config("bad.toml", "[train]\n\nlr = \"fast\"\n");
+  const Result r = run("train " + config + " --out " + (dir_ / "run").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("bad.toml:3"));
+  EXPECT_THAT(r.output, HasSubstr("train.lr must be a number, got \"fast\""));
+}
+
+TEST_F(CliTest, OutOfRangeValueIsRejected) {
+  const std::string config = write_config("bad.toml", "[data]\ntrain_size = -3\n");
+  const Result r = run("train " + config + " --out " + (dir_ / "run").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("bad.toml:2: data.train_size must be an integer ≥ 0"));
+}
+
+TEST_F(CliTest, SyntaxErrorNamesLine) {
+  const std::string config = write_config("bad.toml", "[train\nlr = 1\n");
+  const Result r = run("train " + config);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("bad.toml:1"));
+}
+
+TEST_F(CliTest, SetOverridesAndRejectsUnknownKeys) {
+  Result r = run("config --set model.activation=relu --set init.std=1e-8");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("activation = 'relu'"));
+  EXPECT_THAT(r.output, HasSubstr("std = 1e-08"));
+  r = run("config --set model.activaton=relu");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--set model.activaton=relu: unknown key model.activaton"));
+  EXPECT_THAT(r.output, HasSubstr("did you mean model.activation?"));
+  r = run("config --set model.activation=swish");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("activation \"swish\" is not known"));
+}
+
+TEST_F(CliTest, ImpossibleModelIsRejectedBeforeTraining) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const Result r = run("train " + config + " --out " + (dir_ / "run").string() +
+                       " --set 'model.conv=[{channels=4, kernel=9}]'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("conv1: kernel 9 is larger than the padded input"));
+}
+
+TEST_F(CliTest, TrainWritesRunDirectory) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const fs::path out = dir_ / "run";
+  const Result r = run("train " + config + " --quiet --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* file : {"config.toml", "metrics.csv", "summary.json", "snapshots/index.csv",
+                           "snapshots/step_0/conv1.weight.npy", "snapshots/step_40/fc1.weight.npy",
+                           "checkpoint/state.bin"})
+    EXPECT_TRUE(fs::exists(out / file)) << file;
+  const std::string metrics = bytes_of(out / "metrics.csv");
+  EXPECT_THAT(metrics, HasSubstr("step,epoch,time_s,lr,train_loss,train_acc,test_loss,test_acc\n"));
+  const condense::NpyArray weight = condense::read_npy(out / "snapshots/step_0/conv1.weight.npy");
+  EXPECT_EQ(weight.shape, (std::vector<std::int64_t>{4, 1, 3, 3}));
+  // The resolved config reruns to the same weights.
+  const Result again =
+      run("train " + (out / "config.toml").string() + " --quiet --out " + (dir_ / "again").string());
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_EQ(bytes_of(out / "snapshots/step_40/conv1.weight.npy"),
+            bytes_of(dir_ / "again/snapshots/step_40/conv1.weight.npy"));
+}
+
+TEST_F(CliTest, ExistingRunDirectoryIsRefusedUnlessOverwrite) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const fs::path out = dir_ / "run";
+  ASSERT_EQ(run("train " + config + " --quiet --out " + out.string()).code, 0);
+  const std::string before = bytes_of(out / "metrics.csv");
+  Result r = run("train " + config + " --quiet --out " + out.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("already exists"));
+  EXPECT_EQ(bytes_of(out / "metrics.csv"), before);
+  r = run("train " + config + " --quiet --overwrite --out " + out.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  // A folder that is not a run directory is never deleted.
+  fs::create_directories(dir_ / "precious");
+  std::ofstream(dir_ / "precious" / "notes.txt") << "keep";
+  r = run("train " + config + " --quiet --overwrite --out " + (dir_ / "precious").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(fs::exists(dir_ / "precious" / "notes.txt"));
+}
+
+TEST_F(CliTest, UnwritableOutputFolderIsReported) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const Result r = run("train " + config + " --quiet --out /proc/condense-run");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("/proc/condense-run"));
+}
+
+TEST_F(CliTest, MissingDatasetFolderIsReported) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const Result r = run("train " + config + " --quiet --out " + (dir_ / "run").string() +
+                       " --set data.dataset=mnist --set data.path=/nonexistent/mnist");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("/nonexistent/mnist"));
+}
+
+TEST_F(CliTest, ResumedRunMatchesUninterruptedBitForBit) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  ASSERT_EQ(run("train " + config + " --quiet --out " + (dir_ / "full").string()).code, 0);
+  ASSERT_EQ(run("train " + config + " --quiet --set train.steps=17 --out " +
+                (dir_ / "part").string()).code, 0);
+  const Result r = run("train --quiet --resume " + (dir_ / "part").string() +
+                       " --set train.steps=40");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* name : {"conv1.weight.npy", "fc1.weight.npy"})
+    EXPECT_EQ(bytes_of(dir_ / "full/snapshots/step_40" / name),
+              bytes_of(dir_ / "part/snapshots/step_40" / name)) << name;
+}
+
+TEST_F(CliTest, SigtermCheckpointsAndResumes) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const std::string steps = " --set train.steps=4000 --set track.snapshots=every:500";
+  ASSERT_EQ(run("train " + config + " --quiet" + steps + " --out " + (dir_ / "full").string()).code,
+            0);
+  const fs::path out = dir_ / "part";
+  const pid_t child = fork();
+  if (child == 0) {
+    const std::string command = std::string("exec ") + CONDENSE_BINARY + " train " + config +
+                                " --quiet" + steps + " --out " + out.string() + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait for training to be under way, then stop it.
+  for (int i = 0; i < 400 && !fs::exists(out / "checkpoint/state.bin"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 0) GTEST_FAIL() << "training finished before SIGTERM arrived";
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string summary = bytes_of(out / "summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"status\": \"interrupted\""));
+  const Result r = run("train --quiet --resume " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(bytes_of(dir_ / "full/snapshots/step_4000/conv1.weight.npy"),
+            bytes_of(out / "snapshots/step_4000/conv1.weight.npy"));
+}
+
+TEST_F(CliTest, DivergenceStopsWithStep) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const Result r = run("train " + config + " --quiet --set train.lr=1e30 --set init.std=10 --out " +
+                       (dir_ / "run").string());
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("diverged at step"));
+  EXPECT_THAT(bytes_of(dir_ / "run/summary.json"), HasSubstr("\"status\": \"diverged\""));
+}
+
+TEST_F(CliTest, ResumeWithoutCheckpointIsRejected) {
+  const Result r = run("train --resume " + (dir_ / "nothing").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("is not a run directory"));
+}
