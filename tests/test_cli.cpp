@@ -262,3 +262,24 @@ TEST_F(CliTest, ResumeWithoutCheckpointIsRejected) {
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.output, HasSubstr("is not a run directory"));
 }
+
+// A disk that fills up mid-run: a clear message naming the path, exit code 2, and no
+// half-written file left behind. The small disk is a tmpfs mounted for the test (CI runs as root).
+TEST_F(CliTest, FullDiskIsReportedAndLeavesNoPartialFiles) {
+  const fs::path disk = dir_ / "small_disk";
+  fs::create_directories(disk);
+  const std::string mount = "mount -t tmpfs -o size=96k tmpfs " + disk.string();
+  ASSERT_EQ(std::system(mount.c_str()), 0) << "cannot mount a small tmpfs (the test needs root)";
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const Result r = run("train " + config + " --quiet --set train.steps=4000 "
+                       "--set track.snapshots=every:5 --out " + (disk / "run").string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("No space left on device"));
+  EXPECT_THAT(r.output, HasSubstr((disk / "run").string()));
+  for (const auto& entry : fs::recursive_directory_iterator(disk))
+    EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
+  // What was written before the disk filled up is whole.
+  EXPECT_NO_THROW(condense::read_npy(disk / "run/snapshots/step_0/conv1.weight.npy"));
+  EXPECT_THAT(bytes_of(disk / "run/config.toml"), HasSubstr("[train]"));
+  std::system(("umount " + disk.string()).c_str());
+}
