@@ -126,14 +126,9 @@ void validate_targets(const DataSpec& spec) {
         "data.target = \"regression\" applies only to sin; {} has classes: expected "
         "\"class\", \"onehot\" or \"binary\"",
         name);
-  if (spec.target != TargetKind::binary) {
-    if (!spec.positive_classes.empty())
-      fail_input(
-          "data.positive_classes = [{}] applies only to data.target = \"binary\" (target "
-          "is \"{}\")",
-          fmt::join(spec.positive_classes, ", "), target_name(spec.target));
-    return;
-  }
+  // positive_classes is ignored by the other targets: the configuration's default list must not
+  // stand in the way of switching to class or one-hot targets.
+  if (spec.target != TargetKind::binary) return;
   if (spec.positive_classes.empty())
     fail_input(
         "data.target = \"binary\" needs data.positive_classes: the class ids whose target "
