@@ -7,7 +7,8 @@
 //   RUN/snapshots/step_<k>/<param>.npy    every parameter after k optimizer steps (PyTorch names)
 //   RUN/checkpoint/state.bin              everything needed to continue
 //   RUN/summary.json                      status, hash, versions, machine, times, final metrics
-//   RUN/analysis.csv, RUN/cosines/        condensation measures (analysis)
+//   RUN/analysis.csv                      step, layer, condensation measures (docs/analysis.md)
+//   RUN/cosines/step_<k>/<layer>.npy      cosine matrix (M, M); .order.npy, .clusters.json beside it
 //   RUN/prediction.json, RUN/v1.npy       the theory's prediction (theory)
 #include <filesystem>
 #include <string>
@@ -28,6 +29,9 @@ struct RunDirectory {
   std::filesystem::path checkpoint_dir() const { return root / "checkpoint"; }
   std::filesystem::path checkpoint() const { return checkpoint_dir() / "state.bin"; }
   std::filesystem::path analysis() const { return root / "analysis.csv"; }
+  std::filesystem::path cosines(long step) const {
+    return root / "cosines" / ("step_" + std::to_string(step));
+  }
   std::filesystem::path prediction() const { return root / "prediction.json"; }
 };
 
