@@ -283,3 +283,12 @@ TEST_F(CliTest, FullDiskIsReportedAndLeavesNoPartialFiles) {
   EXPECT_THAT(bytes_of(disk / "run/config.toml"), HasSubstr("[train]"));
   std::system(("umount " + disk.string()).c_str());
 }
+
+// docs/config.md lists every key: it must not drift from the keys the program knows.
+TEST_F(CliTest, ConfigDocumentationListsEveryKey) {
+  const Result r = run("config --markdown");
+  ASSERT_EQ(r.code, 0);
+  const std::string docs = bytes_of(fs::path(CONDENSE_SOURCE_DIR) / "docs/config.md");
+  EXPECT_THAT(docs, HasSubstr(r.output))
+      << "docs/config.md is out of date: replace its key table with `condense config --markdown`";
+}
