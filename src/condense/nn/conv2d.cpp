@@ -131,7 +131,9 @@ const T* Conv2d<T>::sample_patches(const T* x, int n, T* scratch) const {
 
 template <class T>
 void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) {
-  if (N > capacity_) reserve(N);
+  // reserve() sized the per-thread scratch for the thread count of its time, which may have grown.
+  const std::size_t thread_slots = std::size_t(thread_count()) * g_.patch_size() * g_.positions();
+  if (N > capacity_ || thread_patch_grads_.size() < thread_slots) reserve(std::max(N, capacity_));
   const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
   const std::size_t KL = std::size_t(K) * L;
   const bool reuse = same_input && batch_patches_valid_ && !batch_patches_.empty();
@@ -174,7 +176,15 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
       ConstMatrixMap<T> dZ(dy + std::size_t(n) * M * L, M, L);
       ConstMatrixMap<T> patches(sample_patches(x, n, scratch), K, L);
       dW.noalias() += dZ * patches.transpose();
-      if (bias_) db += dZ.rowwise().sum();
+      // A plain loop, not dZ.rowwise().sum(): Eigen starts that sum's vector part at the first
+      // aligned element, so its rounding would depend on where dy sits in memory.
+      if (bias_)
+        for (int m = 0; m < M; ++m) {
+          const T* row = dy + (std::size_t(n) * M + m) * L;
+          T sum = 0;
+          for (int q = 0; q < L; ++q) sum += row[q];
+          db[m] += sum;
+        }
       if (dx) {
         MatrixMap<T> dP(thread_patch_grads_.data() + std::size_t(t) * KL, K, L);
         dP.noalias() = weight.transpose() * dZ;
