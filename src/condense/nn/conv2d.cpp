@@ -130,6 +130,20 @@ const T* Conv2d<T>::sample_patches(const T* x, int n, T* scratch) const {
 }
 
 template <class T>
+const T* Conv2d<T>::batch_patches(const T* x, int N, bool same_input) {
+  if (N > capacity_) reserve(N);
+  if (batch_patches_.empty()) return nullptr;
+  if (!(same_input && batch_patches_valid_)) {
+    const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
+    parallel_for(N, [&](std::int64_t n) {
+      im2col(g_, x + std::size_t(n) * this->input_.size(), batch_patches_.data() + n * KL);
+    }, std::int64_t(N) * KL);
+    batch_patches_valid_ = true;
+  }
+  return batch_patches_.data();
+}
+
+template <class T>
 void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) {
   // reserve() sized the per-thread scratch for the thread count of its time, which may have grown.
   const std::size_t thread_slots = std::size_t(thread_count()) * g_.patch_size() * g_.positions();

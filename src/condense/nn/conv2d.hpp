@@ -37,6 +37,8 @@ class Conv2d final : public Layer<T> {
   std::string describe() const override;
   const ConvGeometry& geometry() const { return g_; }
   bool has_bias() const { return bias_; }
+  int weight_id() const { return weight_id_; }
+  int bias_id() const { return bias_id_; }
 
   void declare(ParameterStore<T>& store) override;
   void reserve(int batch) override;
@@ -45,6 +47,11 @@ class Conv2d final : public Layer<T> {
   // dy: (N, M, Ho, Wo) → dW: (M, C, k, k) +=, db: (M) +=, dx: (N, C, H, W) =
   void backward(ParameterStore<T>& store, const T* x, const T* y, const T* dy, T* dx,
                 int N) override;
+
+  // The patch matrices of the whole batch x: (N, C, H, W) → (N, K, L), built now unless
+  // `same_input` lets the kept ones serve; null when the batch is too large to keep them (callers
+  // then build each sample's patches with im2col). Valid until the next call with another input.
+  const T* batch_patches(const T* x, int N, bool same_input);
 
  private:
   const T* sample_patches(const T* x, int n, T* scratch) const;

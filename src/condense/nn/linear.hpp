@@ -21,6 +21,8 @@ class Linear final : public Layer<T> {
 
   std::string describe() const override;
   bool has_bias() const { return bias_; }
+  int weight_id() const { return weight_id_; }
+  int bias_id() const { return bias_id_; }
   void declare(ParameterStore<T>& store) override;
   // x: (N, in) → y: (N, out)
   void forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) override;

@@ -64,6 +64,15 @@ Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
 
   for (auto& layer : layers_) layer->declare(parameters_);
   parameters_.allocate();
+
+  // conv → activation → flatten → readout: one pass per sample (conv_readout.hpp).
+  if (layers_.size() == 4) {
+    auto* conv = dynamic_cast<Conv2d<T>*>(layers_[0].get());
+    auto* activation = dynamic_cast<ActivationLayer<T>*>(layers_[1].get());
+    auto* readout = dynamic_cast<Linear<T>*>(layers_[3].get());
+    if (conv && activation && layers_[2]->is_view() && readout)
+      conv_readout_ = std::make_unique<ConvReadout<T>>(*conv, *activation, *readout);
+  }
 }
 
 template <class T>
@@ -94,6 +103,14 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
   reserve(N);
   batch_ = N;
   input_ = x;
+  if (conv_readout_) {
+    T* z = buffers_[0].data();
+    T* h = buffers_[1].data();
+    T* f = buffers_[2].data();
+    conv_readout_->forward(parameters_, x, z, h, f, N, same_input);
+    outputs_ = {z, h, h, f};
+    return f;
+  }
   const T* in = x;
   std::size_t owned = 0;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -109,6 +126,10 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
 template <class T>
 void Model<T>::backward(const T* df) {
   const int N = batch_;
+  if (conv_readout_) {
+    conv_readout_->backward(parameters_, input_, outputs_[0], outputs_[1], df, N);
+    return;
+  }
   // Layers before the first one with parameters see only data: they need no input gradient.
   std::size_t first = 0;
   while (first < layers_.size() && layers_[first]->is_view()) ++first;

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "condense/nn/conv_readout.hpp"
 #include "condense/nn/layer.hpp"
 #include "condense/nn/model_spec.hpp"
 #include "condense/nn/parameters.hpp"
@@ -46,6 +47,8 @@ class Model {
   std::vector<std::vector<T>> buffers_;  // owned outputs, one per non-view layer
   std::vector<T*> outputs_;              // layer i's output (a view layer shares its input's)
   std::vector<T> grad_a_, grad_b_;       // ping-pong buffers for dy and dx
+  // The two-layer CNN's fused pass over its four layers (conv_readout.hpp); null for other models.
+  std::unique_ptr<ConvReadout<T>> conv_readout_;
 };
 
 }  // namespace condense

@@ -1,0 +1,49 @@
+#pragma once
+// The two-layer CNN of SCIENCE.md §2 (conv → activation → flatten → linear readout, the readout
+// being the model's last layer) computed one sample at a time, so that the sample's z, h and
+// their gradients are produced and consumed while they sit in cache:
+//
+//   forward,  per sample:  Z = W P + b,  H = σ(Z),  f = A vec(H) + c
+//   backward, per sample:  dH = Aᵀ df,  dZ = σ'(Z) ⊙ dH,
+//                          dA += df vec(H)ᵀ,  dc += df,  dW += dZ Pᵀ,  db += Σ_q dZ[:, q]
+//
+// with P the sample's patch matrix (conv2d.hpp). The layers keep their parameters, names and
+// outputs (z and h are still written to the model's buffers, so layer outputs stay readable);
+// only the order of the work changes. dH and dZ never leave the thread's scratch.
+//
+// Gradients are summed per chunk of a fixed number of samples, then over chunks in chunk order,
+// so results do not depend on the thread count (core/parallel.hpp).
+#include <vector>
+
+#include "condense/nn/conv2d.hpp"
+#include "condense/nn/elementwise.hpp"
+#include "condense/nn/linear.hpp"
+
+namespace condense {
+
+template <class T>
+class ConvReadout {
+ public:
+  ConvReadout(Conv2d<T>& conv, ActivationLayer<T>& activation, Linear<T>& readout);
+
+  // x: (N, C, H, W) → z: (N, M, Ho, Wo), h = σ(z), f: (N, K)
+  void forward(ParameterStore<T>& store, const T* x, T* z, T* h, T* f, int N, bool same_input);
+  // df: (N, K) → dW: (M, C, k, k) +=, db: (M) +=, dA: (K, M·Ho·Wo) +=, dc: (K) +=
+  void backward(ParameterStore<T>& store, const T* x, const T* z, const T* h, const T* df, int N);
+
+ private:
+  void reserve_scratch();
+
+  Conv2d<T>& conv_;
+  ActivationLayer<T>& activation_;
+  Linear<T>& readout_;
+  int slots_ = 0;                  // threads the scratch is sized for
+  std::size_t slot_size_ = 0;      // elements per thread, a multiple of 64 bytes
+  // Per thread: patches (K·L), dH (M·L), dZ (M·L), each at a 64-byte boundary, so that a chunk's
+  // arithmetic does not depend on which thread's slot it uses.
+  std::vector<T, Eigen::aligned_allocator<T>> thread_scratch_;
+  std::vector<T> chunk_grads_;     // (chunks, M·K + M + K·M·L + K)
+  const T* patches_ = nullptr;     // the conv layer's kept patches of the last forward, or null
+};
+
+}  // namespace condense
