@@ -4,6 +4,7 @@
 
 #include "condense/core/error.hpp"
 #include "condense/core/parallel.hpp"
+#include "condense/nn/conv_kernels.hpp"
 
 namespace condense {
 
@@ -14,6 +15,15 @@ namespace {
 constexpr int kSamplesPerChunk = 4;
 // Largest patch cache a layer keeps for a whole batch, in bytes.
 constexpr std::size_t kPatchCacheBytes = std::size_t{1} << 30;
+// Patch sizes K up to this use conv_kernels for the weight gradient (measured on AVX2).
+constexpr int kShallowPatch = 64;
+
+// Output columns ow whose input column ow·s − p + j lies in [0, W): ow in [begin, end), with
+// begin = ⌈(p − j)/s⌉ (at least 0) and end = ⌈(W + p − j)/s⌉ (at most Wo).
+int valid_begin(int offset, int s) { return offset <= 0 ? 0 : (offset + s - 1) / s; }
+int valid_end(int limit, int s, int Wo) {
+  return limit <= 0 ? 0 : std::min(Wo, (limit + s - 1) / s);
+}
 
 }  // namespace
 
@@ -26,6 +36,7 @@ void im2col(const ConvGeometry& g, const T* x, T* patches) {
     for (int i = 0; i < k; ++i) {
       for (int j = 0; j < k; ++j) {
         T* row = patches + (std::size_t(c * k + i) * k + j) * Ho * Wo;
+        const int begin = valid_begin(p - j, s), end = valid_end(W + p - j, s, Wo);
         for (int oh = 0; oh < Ho; ++oh) {
           const int ih = oh * s - p + i;
           T* out = row + std::size_t(oh) * Wo;
@@ -33,11 +44,14 @@ void im2col(const ConvGeometry& g, const T* x, T* patches) {
             std::fill(out, out + Wo, T(0));
             continue;
           }
-          const T* in = channel + std::size_t(ih) * W;
-          for (int ow = 0; ow < Wo; ++ow) {
-            const int iw = ow * s - p + j;
-            out[ow] = (iw >= 0 && iw < W) ? in[iw] : T(0);
+          const T* in = channel + std::size_t(ih) * W + (j - p);
+          std::fill(out, out + begin, T(0));
+          if (s == 1) {
+            std::copy(in + begin, in + end, out + begin);
+          } else {
+            for (int ow = begin; ow < end; ++ow) out[ow] = in[ow * s];
           }
+          std::fill(out + end, out + Wo, T(0));
         }
       }
     }
@@ -53,15 +67,13 @@ void col2im_add(const ConvGeometry& g, const T* patch_grads, T* dx) {
     for (int i = 0; i < k; ++i) {
       for (int j = 0; j < k; ++j) {
         const T* row = patch_grads + (std::size_t(c * k + i) * k + j) * Ho * Wo;
+        const int begin = valid_begin(p - j, s), end = valid_end(W + p - j, s, Wo);
         for (int oh = 0; oh < Ho; ++oh) {
           const int ih = oh * s - p + i;
           if (ih < 0 || ih >= H) continue;
           const T* in = row + std::size_t(oh) * Wo;
-          T* out = channel + std::size_t(ih) * W;
-          for (int ow = 0; ow < Wo; ++ow) {
-            const int iw = ow * s - p + j;
-            if (iw >= 0 && iw < W) out[iw] += in[ow];
-          }
+          T* out = channel + std::size_t(ih) * W + (j - p);
+          for (int ow = begin; ow < end; ++ow) out[ow * s] += in[ow];
         }
       }
     }
@@ -151,7 +163,7 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
   const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
   const std::size_t KL = std::size_t(K) * L;
   const bool reuse = same_input && batch_patches_valid_ && !batch_patches_.empty();
-  ConstMatrixMap<T> weight(store.value(weight_id_), M, K);
+  const T* weight = store.value(weight_id_);
   parallel_for(N, [&](std::int64_t n) {
     T* scratch = thread_patches_.data() + std::size_t(thread_index()) * KL;
     const T* patches;
@@ -163,9 +175,8 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
       if (!reuse) im2col(g_, x + std::size_t(n) * this->input_.size(), kept);
       patches = kept;
     }
-    MatrixMap<T> out(y + std::size_t(n) * M * L, M, L);
-    out.noalias() = weight * ConstMatrixMap<T>(patches, K, L);
-    if (bias_) out.colwise() += ConstVectorMap<T>(store.value(bias_id_), M);
+    conv_kernels::multiply<T>(M, K, L, weight, K, 1, patches, L, y + std::size_t(n) * M * L, L,
+                              bias_ ? store.value(bias_id_) : nullptr, false);
   }, std::int64_t(N) * M * K * L);
   batch_patches_valid_ = !batch_patches_.empty();
 }
@@ -177,7 +188,7 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
   const std::size_t KL = std::size_t(K) * L;
   const std::size_t chunk_size = std::size_t(M) * (K + 1);
   const std::int64_t chunks = (N + kSamplesPerChunk - 1) / kSamplesPerChunk;
-  ConstMatrixMap<T> weight(store.value(weight_id_), M, K);
+  const T* weight = store.value(weight_id_);
   parallel_for(chunks, [&](std::int64_t c) {
     const int t = thread_index();
     T* scratch = thread_patches_.data() + std::size_t(t) * KL;
@@ -187,9 +198,15 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
     db.setZero();
     const int end = std::min<int>(N, int(c + 1) * kSamplesPerChunk);
     for (int n = int(c) * kSamplesPerChunk; n < end; ++n) {
-      ConstMatrixMap<T> dZ(dy + std::size_t(n) * M * L, M, L);
-      ConstMatrixMap<T> patches(sample_patches(x, n, scratch), K, L);
-      dW.noalias() += dZ * patches.transpose();
+      const T* dZ = dy + std::size_t(n) * M * L;
+      const T* patches = sample_patches(x, n, scratch);
+      // The dot-product kernel wins for shallow patches over many positions (first layers);
+      // Eigen's packed product for deep patches over few positions.
+      if (K <= kShallowPatch) {
+        conv_kernels::multiply_add_transposed<T>(M, K, L, dZ, L, patches, L, dW.data(), K);
+      } else {
+        dW.noalias() += ConstMatrixMap<T>(dZ, M, L) * ConstMatrixMap<T>(patches, K, L).transpose();
+      }
       // A plain loop, not dZ.rowwise().sum(): Eigen starts that sum's vector part at the first
       // aligned element, so its rounding would depend on where dy sits in memory.
       if (bias_)
@@ -200,11 +217,12 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
           db[m] += sum;
         }
       if (dx) {
-        MatrixMap<T> dP(thread_patch_grads_.data() + std::size_t(t) * KL, K, L);
-        dP.noalias() = weight.transpose() * dZ;
+        // dP (K × L) = Wᵀ dZ, Wᵀ read in place.
+        T* dP = thread_patch_grads_.data() + std::size_t(t) * KL;
+        conv_kernels::multiply<T>(K, M, L, weight, 1, K, dZ, L, dP, L, nullptr, false);
         T* dxn = dx + std::size_t(n) * this->input_.size();
         std::fill(dxn, dxn + this->input_.size(), T(0));
-        col2im_add(g_, dP.data(), dxn);
+        col2im_add(g_, dP, dxn);
       }
     }
   }, std::int64_t(N) * M * K * L * (dx ? 2 : 1));

@@ -1,6 +1,7 @@
 #include "condense/nn/conv_readout.hpp"
 
 #include "condense/core/parallel.hpp"
+#include "condense/nn/conv_kernels.hpp"
 
 namespace condense {
 
@@ -44,7 +45,7 @@ void ConvReadout<T>::forward(ParameterStore<T>& store, const T* x, T* z, T* h, T
   const int outputs = readout_.output_shape().channels;
   const std::int64_t ML = std::int64_t(M) * L, KL = std::int64_t(K) * L;
   patches_ = conv_.batch_patches(x, N, same_input);
-  ConstMatrixMap<T> weight(store.value(conv_.weight_id()), M, K);
+  const T* weight = store.value(conv_.weight_id());
   ConstMatrixMap<T> readout(store.value(readout_.weight_id()), outputs, ML);
   const T* bias = conv_.has_bias() ? store.value(conv_.bias_id()) : nullptr;
   const T* readout_bias = readout_.has_bias() ? store.value(readout_.bias_id()) : nullptr;
@@ -56,9 +57,7 @@ void ConvReadout<T>::forward(ParameterStore<T>& store, const T* x, T* z, T* h, T
       im2col(g, x + n * conv_.input_shape().size(), scratch);
       patches = scratch;
     }
-    MatrixMap<T> Z(z + n * ML, M, L);
-    Z.noalias() = weight * ConstMatrixMap<T>(patches, K, L);
-    if (bias) Z.colwise() += ConstVectorMap<T>(bias, M);
+    conv_kernels::multiply<T>(M, K, L, weight, K, 1, patches, L, z + n * ML, L, bias, false);
     activation_forward(activation, z + n * ML, h + n * ML, std::size_t(ML));
     VectorMap<T> out(f + n * outputs, outputs);
     out.noalias() = readout * ConstVectorMap<T>(h + n * ML, ML);
@@ -105,9 +104,14 @@ void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, 
         im2col(g, x + n * conv_.input_shape().size(), scratch);
         patches = scratch;
       }
-      ConstMatrixMap<T> dZ(dz, M, L);
-      dW.noalias() += dZ * ConstMatrixMap<T>(patches, K, L).transpose();
-      if (conv_.has_bias()) db += dZ.rowwise().sum();
+      conv_kernels::multiply_add_transposed<T>(M, K, L, dz, L, patches, L, dW.data(), K);
+      if (conv_.has_bias())
+        for (int m = 0; m < M; ++m) {
+          const T* row = dz + std::int64_t(m) * L;
+          T sum = 0;
+          for (int q = 0; q < L; ++q) sum += row[q];
+          db[m] += sum;
+        }
     }
   }, std::int64_t(N) * M * K * L);
 
