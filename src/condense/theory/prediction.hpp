@@ -1,0 +1,144 @@
+#pragma once
+// The prediction of SCIENCE.md §2 for a two-layer network: the correlation Z of the data with the
+// targets, its singular values and top right singular vector v₁ (the direction every kernel turns
+// to), the activation's σ(0), σ'(0) and multiplicity, and the time scales of alignment and of the
+// end of the linear stage. docs/theory.md derives every quantity.
+//
+// This module sees plain structs only (data arrays, the model's geometry, numbers); turning a
+// RunConfig into a TheoryProblem is cli/prediction.cpp's job.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "condense/core/types.hpp"
+#include "condense/nn/activation.hpp"
+#include "condense/nn/conv2d.hpp"
+#include "condense/nn/model_spec.hpp"
+#include "condense/nn/parameters.hpp"
+#include "condense/theory/activation_expansion.hpp"
+#include "condense/theory/linear_dynamics.hpp"
+#include "condense/theory/spectrum.hpp"
+
+namespace condense {
+
+enum class TheoryFamily { cnn, fc };
+
+// The two-layer model as the theory sees it: the first layer's geometry and the readout's size.
+struct TheoryModel {
+  TheoryFamily family = TheoryFamily::cnn;
+  ConvGeometry conv;  // cnn: (C, H, W) input, M = out_channels, kernel, stride, padding
+  int features = 0;   // fc: F = C·H·W, the flattened input
+  int width = 0;      // fc: M, the hidden width
+  bool bias = false;  // biases in both layers; the first layer's makes d = C·k·k + 1
+  int outputs = 1;    // K
+  Activation activation;
+
+  int kernels() const { return family == TheoryFamily::cnn ? conv.out_channels : width; }  // M
+  int positions() const { return family == TheoryFamily::cnn ? conv.positions() : 1; }     // L
+  int weight_size() const { return family == TheoryFamily::cnn ? conv.patch_size() : features; }
+  int direction_size() const { return weight_size() + (bias ? 1 : 0); }  // d
+  int readout_size() const { return outputs * positions(); }             // R
+  // The shape of one kernel's weights: (C, k, k) or (F).
+  std::vector<std::int64_t> kernel_shape() const;
+  // PyTorch names of the first layer and of the readout: "conv1"/"fc1" or "fc1"/"fc2".
+  std::string first_layer() const { return family == TheoryFamily::cnn ? "conv1" : "fc1"; }
+  std::string readout_layer() const { return family == TheoryFamily::cnn ? "fc1" : "fc2"; }
+  std::string describe() const;
+};
+
+// The theory's view of a model description. Throws InputError starting "no prediction applies to
+// this model:" and saying why for any model SCIENCE.md §2 does not cover (several conv layers,
+// hidden FC layers after a conv layer, pooling, an FC net without exactly one hidden layer).
+TheoryModel theory_model(const ModelSpec& spec);
+
+struct TheoryProblem {
+  TheoryModel model;
+  const double* inputs = nullptr;  // (N, C, H, W), normalized as for training
+  Matrix<double> targets;          // (N, K) effective targets (theory/correlation.hpp)
+  std::string targets_rule;        // how `targets` were formed, for the record
+  std::string data_description;
+  // The init std of the first layer's weights and of the readout's, and ε, the size that the
+  // growing mode starts from (docs/theory.md: the larger of the two), with how it was chosen.
+  double first_layer_std = 0.0, readout_std = 0.0;
+  double epsilon = 0.0;
+  std::string epsilon_rule;
+  // Optimizer steps per unit of gradient-flow time are 1/step_lr; empty when steps are not
+  // gradient-flow time (Adam). step_rule says how step_lr came from the optimizer settings.
+  std::optional<double> step_lr;
+  std::string step_rule;
+  // The optimizer is plain gradient descent (gd, or sgd without momentum): step k maps the linear
+  // system exactly by I + η·(its matrix), and discrete_steps apply.
+  bool plain_steps = false;
+  double weight_decay = 0.0;  // λ: every weight decays like e^{−λt} on top of the dynamics
+};
+
+struct TimeScale {
+  double time = 0.0;            // gradient-flow time; +inf when never reached
+  std::optional<double> steps;  // time / step_lr
+  // Plain gradient descent on the same linear system multiplies mode k by 1 + η(c·s_k − λ) per step
+  // rather than e^{η(c·s_k − λ)}: the step count without the η → 0 limit (docs/theory.md).
+  std::optional<double> discrete_steps;
+};
+
+struct Prediction {
+  TheoryModel model;
+  int samples = 0;
+  std::string data_description, targets_rule;
+  ActivationExpansion activation;
+  Matrix<double> Z;                 // (R, d) stacked correlation
+  Spectrum spectrum;                // of Z
+  Vector<double> drive;             // (R) σ(0)·ȳ_k per position: the constant term of da/dt
+  double rate1 = 0.0, rate2 = 0.0;  // effective |σ'(0)|·s₁, |σ'(0)|·s₂: the growth rates
+  double first_layer_std = 0.0, readout_std = 0.0, epsilon = 0.0;
+  std::string epsilon_rule, step_rule;
+  std::optional<double> step_lr;
+  bool plain_steps = false;
+  double weight_decay = 0.0;
+  TimeScale align_1e2, align_1e3, linear_end;  // t_align(δ = 1e-2), t_align(1e-3), t_lin
+  std::vector<std::string> warnings;
+
+  double gap() const { return spectrum.s(0) - spectrum.s(1); }  // s₁ − s₂ of Z itself
+  Vector<double> v1() const { return spectrum.v1(); }           // (d)
+};
+
+// The relative gap below which v₁ is not determined: s₁ − s₂ ≤ kDegenerateGap·s₁ is refused.
+inline constexpr double kDegenerateGap = 1e-6;
+
+// Computes everything. Throws InputError for an activation with a kink at 0 (relu: the
+// linearization does not apply), with σ'(0) = 0 (the leading term vanishes), for Z = 0 and for a
+// degenerate gap (the direction is not determined).
+Prediction predict(const TheoryProblem& problem);
+
+// The linear system of theory/linear_dynamics.hpp that the prediction's model follows.
+LinearDynamics linear_dynamics(const Prediction& prediction);
+
+// The initial state (W: (M, d), A: (M, R)) from a model's parameters, named as nn/model.cpp names
+// them: conv1.weight (M, C, k, k) [+ conv1.bias (M)] and fc1.weight (K, M·L) for a CNN, fc1.weight
+// (M, F) [+ fc1.bias] and fc2.weight (K, M) for an FC net. A(β, k·L + q) = readout[k, β·L + q].
+template <class T>
+KernelState kernel_state(const TheoryModel& model, const ParameterStore<T>& parameters);
+
+// mean_β |cos(W_β(t), v₁)| predicted by the linear dynamics from `initial`, at t = step_lr·step
+// for each step. Empty when steps are not gradient-flow time (prediction.step_lr is empty).
+std::vector<double> predicted_alignment_at_steps(const Prediction& prediction,
+                                                 const KernelState& initial,
+                                                 const std::vector<long>& steps);
+
+// Everything as one JSON document (DIR/prediction.json; docs/theory.md lists the fields).
+nlohmann::json prediction_json(const Prediction& prediction);
+
+// v₁'s weight part shaped like one kernel, (C, k, k) or (F); its bias component, if any, is in
+// the JSON ("direction.v1_bias").
+Vector<double> v1_weights(const Prediction& prediction);
+
+// Writes DIR/prediction.json and DIR/v1.npy (the directory must exist).
+void write_prediction_files(const Prediction& prediction, const std::filesystem::path& directory);
+
+// A few lines for the terminal.
+std::string prediction_summary(const Prediction& prediction);
+
+}  // namespace condense
