@@ -11,17 +11,26 @@ namespace {
 constexpr std::int64_t kRowBlock = 32;     // samples per block
 constexpr std::int64_t kOutBlock = 64;     // rows of dW per tile
 constexpr std::int64_t kInBlock = 1024;    // columns of dW per tile
+constexpr std::int64_t kForwardRows = 256;  // samples per tile of y
+constexpr std::int64_t kForwardCols = 256;  // outputs per tile of y
 
 }  // namespace
 
 template <class T>
 void linear_forward(const T* x, const T* weight, const T* bias, T* y, int N, int in, int out) {
-  ConstMatrixMap<T> W(weight, out, in);
-  parallel_blocks(N, kRowBlock, [&](std::int64_t begin, std::int64_t end) {
-    const Eigen::Index rows = Eigen::Index(end - begin);
-    MatrixMap<T> Y(y + begin * out, rows, out);
-    Y.noalias() = ConstMatrixMap<T>(x + begin * in, rows, in) * W.transpose();
-    if (bias) Y.rowwise() += ConstVectorMap<T>(bias, out).transpose();
+  // Tiles of (kForwardRows samples × kForwardCols outputs): each product packs its slices of x
+  // and W once, where blocks of few samples would pack all of W again for every block.
+  const std::int64_t row_tiles = (N + kForwardRows - 1) / kForwardRows;
+  const std::int64_t col_tiles = (out + kForwardCols - 1) / kForwardCols;
+  parallel_for(row_tiles * col_tiles, [&](std::int64_t tile) {
+    const std::int64_t r0 = (tile / col_tiles) * kForwardRows, c0 = (tile % col_tiles) * kForwardCols;
+    const Eigen::Index rows = Eigen::Index(std::min<std::int64_t>(kForwardRows, N - r0));
+    const Eigen::Index cols = Eigen::Index(std::min<std::int64_t>(kForwardCols, out - c0));
+    Eigen::Map<Matrix<T>, 0, Eigen::OuterStride<>> Y(y + r0 * out + c0, rows, cols,
+                                                     Eigen::OuterStride<>(out));
+    Y.noalias() = ConstMatrixMap<T>(x + r0 * in, rows, in) *
+                  ConstMatrixMap<T>(weight + c0 * in, cols, in).transpose();
+    if (bias) Y.rowwise() += ConstVectorMap<T>(bias + c0, cols).transpose();
   }, std::int64_t(N) * in * out);
 }
 
