@@ -10,9 +10,19 @@ reports medians over rounds and the ratio PyTorch/condense (above 1: condense is
     bench/compare_pytorch.py build-bench/bench/condense-bench --threads 2 --json out.json
 
 The binary is condense-bench or condense itself (both take `bench --workload ...`).
+
+Debian's python3-torch does its dense products (nn.Linear) through the system BLAS, which is the
+reference (netlib) BLAS unless an optimized one is installed; its convolutions go through oneDNN.
+--torch-blas DIR runs PyTorch with the libblas.so.3 found in DIR instead, e.g. OpenBLAS unpacked
+without installing it (installing libopenblas0-pthread switches the system's BLAS for everyone):
+
+    apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/openblas
+    bench/compare_pytorch.py build-bench/bench/condense-bench \
+        --torch-blas /tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -114,7 +124,15 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per workload")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--torch-blas", help="folder whose libblas.so.3 PyTorch should use")
     args = parser.parse_args()
+    if args.torch_blas and os.environ.get("CONDENSE_TORCH_BLAS") != args.torch_blas:
+        # The BLAS is chosen when torch is loaded: start again with it first on the search path.
+        env = dict(os.environ, CONDENSE_TORCH_BLAS=args.torch_blas,
+                   OPENBLAS_NUM_THREADS=str(args.threads),
+                   LD_LIBRARY_PATH=os.pathsep.join(
+                       p for p in (args.torch_blas, os.environ.get("LD_LIBRARY_PATH")) if p))
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
     torch.set_num_threads(args.threads)
     rows = []
@@ -144,8 +162,9 @@ def main():
 
     header = (f"{'workload':8} {'dtype':8} {'condense ms':>12} {'PyTorch ms':>11} "
               f"{'PyTorch/condense':>17} {'condense % peak':>16}")
+    blas = args.torch_blas or "the system's libblas.so.3"
     print(f"# threads {args.threads}, {args.warmup} warm-up + {args.steps} timed steps per round, "
-          f"{args.rounds} alternating rounds, medians; torch {torch.__version__}")
+          f"{args.rounds} alternating rounds, medians; torch {torch.__version__}, BLAS: {blas}")
     print(header)
     for r in rows:
         print(f"{r['workload']:8} {r['dtype']:8} {r['condense_ms_per_step']:12.2f} "
@@ -153,8 +172,8 @@ def main():
               f"{r['condense_percent_of_peak']:16.1f}")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"command": sys.argv, "torch": torch.__version__, "rows": rows}, out,
-                      indent=2)
+            json.dump({"command": sys.argv, "torch": torch.__version__,
+                       "torch_blas": args.torch_blas, "rows": rows}, out, indent=2)
 
 
 if __name__ == "__main__":
