@@ -292,3 +292,12 @@ TEST_F(CliTest, ConfigDocumentationListsEveryKey) {
   EXPECT_THAT(docs, HasSubstr(r.output))
       << "docs/config.md is out of date: replace its key table with `condense config --markdown`";
 }
+
+TEST_F(CliTest, NonFiniteNumbersAreRejected) {
+  Result r = run("config --set train.momentum=nan");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("train.momentum must be a finite number, got nan"));
+  r = run("config --set init.std=inf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("init.std must be a finite number"));
+}

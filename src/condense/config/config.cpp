@@ -122,6 +122,9 @@ class Settings {
 
   double number(const std::string& key) const {
     const toml::node* node = find(key);
+    // TOML allows nan and inf; no key of condense means either.
+    if (node && node->is_floating_point() && !std::isfinite(*node->value<double>()))
+      wrong(key, "a finite number");
     if (node && node->is_floating_point()) return *node->value<double>();
     if (node && node->is_integer()) return double(*node->value<std::int64_t>());
     wrong(key, "a number");
@@ -421,18 +424,18 @@ RunConfig convert(const Settings& s) {
   o.kind = parse_enum(s, "train.optimizer", parse_optimizer);
   o.lr = positive(s, "train.lr");
   o.momentum = s.number("train.momentum");
-  if (o.momentum < 0 || o.momentum >= 1) s.wrong("train.momentum", "a number in [0, 1)");
+  if (!(o.momentum >= 0 && o.momentum < 1)) s.wrong("train.momentum", "a number in [0, 1)");
   o.dampening = s.number("train.dampening");
-  if (o.dampening < 0 || o.dampening > 1) s.wrong("train.dampening", "a number in [0, 1]");
+  if (!(o.dampening >= 0 && o.dampening <= 1)) s.wrong("train.dampening", "a number in [0, 1]");
   o.nesterov = s.boolean("train.nesterov");
   const auto betas = s.numbers("train.betas");
-  if (betas.size() != 2 || betas[0] < 0 || betas[0] >= 1 || betas[1] < 0 || betas[1] >= 1)
+  if (betas.size() != 2 || !(betas[0] >= 0 && betas[0] < 1) || !(betas[1] >= 0 && betas[1] < 1))
     s.wrong("train.betas", "two numbers in [0, 1)");
   o.beta1 = betas[0];
   o.beta2 = betas[1];
   o.eps = positive(s, "train.eps");
   o.weight_decay = s.number("train.weight_decay");
-  if (o.weight_decay < 0) s.wrong("train.weight_decay", "a number ≥ 0");
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) s.wrong("train.weight_decay", "a number ≥ 0");
   if (o.kind == OptimizerKind::gd && o.momentum != 0)
     s.wrong("train.momentum", "0 for optimizer gd (use sgd for momentum)");
   if (o.nesterov && (o.kind != OptimizerKind::sgd || o.momentum <= 0))
@@ -449,7 +452,7 @@ RunConfig convert(const Settings& s) {
   if (o.schedule.step_size < 1) s.wrong("train.step_size", "an integer ≥ 1");
   o.schedule.factor = positive(s, "train.step_factor");
   o.schedule.min_lr = s.number("train.min_lr");
-  if (o.schedule.min_lr < 0) s.wrong("train.min_lr", "a number ≥ 0");
+  if (!(o.schedule.min_lr >= 0) || !std::isfinite(o.schedule.min_lr)) s.wrong("train.min_lr", "a number ≥ 0");
   t.eval_every = long(s.integer("train.eval_every"));
   if (t.eval_every < 1) s.wrong("train.eval_every", "an integer ≥ 1");
 

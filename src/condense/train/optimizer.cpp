@@ -46,14 +46,14 @@ ScheduleKind parse_schedule(const std::string& name) {
 
 void OptimizerSpec::validate() const {
   if (!(lr > 0) || !std::isfinite(lr)) fail_input("train.lr must be a positive number, got {}", lr);
-  if (momentum < 0 || momentum >= 1)
+  if (!(momentum >= 0 && momentum < 1))
     fail_input("train.momentum must be in [0, 1), got {}", momentum);
   if (nesterov && (momentum <= 0 || dampening != 0))
     fail_input("train.nesterov needs train.momentum > 0 and no dampening");
-  if (beta1 < 0 || beta1 >= 1) fail_input("train.betas[0] must be in [0, 1), got {}", beta1);
-  if (beta2 < 0 || beta2 >= 1) fail_input("train.betas[1] must be in [0, 1), got {}", beta2);
+  if (!(beta1 >= 0 && beta1 < 1)) fail_input("train.betas[0] must be in [0, 1), got {}", beta1);
+  if (!(beta2 >= 0 && beta2 < 1)) fail_input("train.betas[1] must be in [0, 1), got {}", beta2);
   if (!(eps > 0)) fail_input("train.eps must be positive, got {}", eps);
-  if (weight_decay < 0) fail_input("train.weight_decay must be 0 or more, got {}", weight_decay);
+  if (!(weight_decay >= 0) || !std::isfinite(weight_decay)) fail_input("train.weight_decay must be 0 or more, got {}", weight_decay);
   if (schedule.kind == ScheduleKind::step && schedule.step_size <= 0)
     fail_input("train.step_size must be at least 1, got {}", schedule.step_size);
   if (schedule.kind == ScheduleKind::cosine && schedule.total_steps <= 0)
