@@ -8,6 +8,7 @@ namespace condense {
 void add_train_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
+void add_analyze_command(CLI::App& app);
 
 // Exit codes: 0 success, 2 bad input or I/O failure, 3 training diverged, 130 interrupted.
 inline constexpr int kExitBadInput = 2;

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   condense::add_train_command(app);
   condense::add_config_command(app);
   condense::add_predict_command(app);
+  condense::add_analyze_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "condense/cli/commands.hpp"
+#include "condense/cli/condensation_tracking.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -142,6 +143,8 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
   setup.run = run;
   setup.resume = resume;
   setup.quiet = options.quiet;
+  // Condensation measures at every snapshot: RUN/analysis.csv, RUN/cosines/ (docs/analysis.md).
+  const auto condensation = track_condensation(setup);
 
   if (!options.quiet) {
     fmt::print(stderr, "condense: {} -> {}\n", data.description, run.root.string());
@@ -151,6 +154,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
                total_steps(config.train, data.train.size));
   }
   const TrainOutcome outcome = run_training(setup);
+  condensation->finish();
 
   nlohmann::json summary;
   summary["status"] = outcome.status == TrainOutcome::Status::completed   ? "completed"
@@ -170,6 +174,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
   summary["steps"] = outcome.steps_done;
   summary["total_steps"] = total_steps(config.train, data.train.size);
   summary["training_seconds"] = outcome.wall_seconds;
+  summary["analysis_seconds"] = condensation->seconds();  // this session's, within training
   summary["wall_seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   summary["parameters"] = model.parameters().size();
@@ -184,6 +189,11 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
 
   switch (outcome.status) {
     case TrainOutcome::Status::completed:
+      if (!options.quiet)
+        fmt::print(stderr, "condense: condensation measures of {} snapshots: {:.2f} s ({:.1f}% of "
+                           "training)\n",
+                   condensation->snapshots(), condensation->seconds(),
+                   100 * condensation->seconds() / std::max(outcome.wall_seconds, 1e-9));
       if (!options.quiet) fmt::print(stderr, "condense: done, run directory {}\n", run.root.string());
       return 0;
     case TrainOutcome::Status::interrupted:

@@ -8,7 +8,7 @@
 //   RUN/checkpoint/state.bin              everything needed to continue
 //   RUN/summary.json                      status, hash, versions, machine, times, final metrics
 //   RUN/analysis.csv                      step, layer, condensation measures (docs/analysis.md)
-//   RUN/cosines/step_<k>/<layer>.npy      cosine matrix (M, M); .order.npy, .clusters.json beside it
+//   RUN/cosines/step_<k>/<layer>.npy      cosine matrix (M, M), <layer>.order.npy, clusters.json
 //   RUN/prediction.json, RUN/v1.npy       the theory's prediction (theory)
 #include <filesystem>
 #include <string>

@@ -1,0 +1,117 @@
+#include "condense/cli/condensation_tracking.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "condense/analysis/weight_tensors.hpp"
+#include "condense/core/atomic_file.hpp"
+#include "condense/core/error.hpp"
+#include "condense/core/npy.hpp"
+#include "condense/train/checkpoint.hpp"
+
+namespace condense {
+
+namespace fs = std::filesystem;
+
+MeasureOptions measure_options(const TrackConfig& track) {
+  MeasureOptions options;
+  options.threshold = track.threshold;
+  options.negligible = track.negligible;
+  options.with_bias = track.with_bias;
+  return options;
+}
+
+CondensationRecorder::CondensationRecorder(RunDirectory run, const MeasureOptions& options,
+                                           bool quiet)
+    : run_(std::move(run)), analysis_(options), quiet_(quiet) {}
+
+void CondensationRecorder::load_direction() {
+  // The theory's prediction, when it has been made for this run (SCIENCE.md §2): v1.npy holds
+  // v₁'s weight part, prediction.json its bias component (direction.v1_bias, null without bias).
+  const fs::path v1 = run_.root / "v1.npy";
+  if (!fs::exists(v1)) return;
+  PredictedDirection direction;
+  direction.weight = read_npy(v1).values;
+  if (fs::exists(run_.prediction())) {
+    nlohmann::json prediction;
+    try {
+      prediction = nlohmann::json::parse(read_file(run_.prediction()));
+    } catch (const nlohmann::json::parse_error& e) {
+      fail_input("{} is not valid JSON: {}", run_.prediction().string(), e.what());
+    }
+    const auto bias = prediction.find("direction") != prediction.end()
+                          ? prediction["direction"].value("v1_bias", nlohmann::json())
+                          : nlohmann::json();
+    if (bias.is_number()) direction.bias = bias.get<double>();
+  }
+  analysis_.set_direction(std::move(direction));
+}
+
+void CondensationRecorder::read_initial() {
+  const fs::path step0 = run_.snapshot(0);
+  if (fs::exists(step0))
+    analysis_.set_initial(group_layers(read_npy_weights(step0, false).tensors, false, nullptr));
+  else if (!quiet_)
+    fmt::print(stderr, "condense: warning: {} is missing; rd stays empty\n", step0.string());
+}
+
+void CondensationRecorder::resume_from(long start) {
+  if (fs::exists(run_.analysis())) analysis_.set_rows(read_analysis_csv(run_.analysis()));
+  analysis_.keep_rows_before(start);
+  read_initial();
+}
+
+CondensationRecorder::~CondensationRecorder() {
+  if (writes_.valid()) writes_.wait();  // an error here was not asked for with finish()
+}
+
+void CondensationRecorder::finish() {
+  const auto started = std::chrono::steady_clock::now();
+  if (writes_.valid()) writes_.get();
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+void CondensationRecorder::record(long step, const std::vector<LayerWeights>& layers) {
+  finish();
+  const auto started = std::chrono::steady_clock::now();
+  if (snapshots_ == 0) load_direction();  // written by the theory before training, if at all
+  std::vector<LayerMeasures> measures = analysis_.measure(step, layers);
+  note_ = progress_summary(measures);
+  if (!analysis_.direction_note().empty() && !warned_ && !quiet_) {
+    fmt::print(stderr, "condense: warning: {} not used for alignment: {}\n",
+               (run_.root / "v1.npy").string(), analysis_.direction_note());
+    warned_ = true;
+  }
+  writes_ = std::async(std::launch::async, [cosines = run_.cosines(step), table = run_.analysis(),
+                                            measures = std::move(measures), csv = analysis_.csv()] {
+    write_cosines(cosines, measures);
+    write_file_atomic(table, csv);
+  });
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ++snapshots_;
+}
+
+template <class T>
+std::shared_ptr<CondensationRecorder> track_condensation(TrainerSetup<T>& setup) {
+  auto recorder =
+      std::make_shared<CondensationRecorder>(setup.run, measure_options(setup.track), setup.quiet);
+  if (setup.resume) {
+    // The step the trainer continues from; rows from it on are measured again.
+    ParameterStore<T> scratch = setup.model->parameters();
+    Optimizer<T> optimizer(setup.train.optimizer, scratch.size());
+    recorder->resume_from(load_checkpoint(setup.run.checkpoint(), scratch, optimizer).step);
+  }
+  setup.on_snapshot = [recorder](long step, const ParameterStore<T>& parameters) {
+    recorder->record(step, layer_weights(parameters));
+  };
+  setup.progress_note = [recorder] { return recorder->note(); };
+  return recorder;
+}
+
+template std::shared_ptr<CondensationRecorder> track_condensation<float>(TrainerSetup<float>&);
+template std::shared_ptr<CondensationRecorder> track_condensation<double>(TrainerSetup<double>&);
+
+}  // namespace condense
