@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "condense/cli/bench_command.hpp"
 #include "condense/cli/commands.hpp"
 #include "condense/core/error.hpp"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   condense::add_config_command(app);
   condense::add_predict_command(app);
   condense::add_analyze_command(app);
+  condense::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@
 
 #include "condense/cli/commands.hpp"
 #include "condense/cli/condensation_tracking.hpp"
+#include "condense/cli/prediction.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -99,6 +100,32 @@ RunDirectory prepare_directory(const TrainOptions& options, const fs::path& root
   return run;
 }
 
+// The theory's prediction (SCIENCE.md §2) beside the measurement: prediction.json, v1.npy and the
+// predicted alignment curve from the run's own initial weights. Models the theory does not cover
+// get a plain sentence saying why, and align_v1 stays empty.
+template <class T>
+void write_run_prediction(const RunConfig& config, const Data& data, const Model<T>& model,
+                          const RunDirectory& run, bool quiet) {
+  std::string why_not;
+  const std::optional<Prediction> prediction = predict_for(config, data, &why_not);
+  if (!prediction) {
+    if (!quiet) fmt::print(stderr, "condense: {}\n", why_not);
+    return;
+  }
+  write_prediction(*prediction, run);
+  // Every step while the run is short, else the log schedule at 100 points per decade.
+  const long total = total_steps(config.train, data.train.size);
+  TrackConfig dense;
+  dense.per_decade = 100;
+  std::vector<long> steps = snapshot_steps(dense, total);
+  if (total <= 2000) {
+    steps.resize(std::size_t(total) + 1);
+    for (long s = 0; s <= total; ++s) steps[std::size_t(s)] = s;
+  }
+  write_file_atomic(run.predicted_alignment(),
+                    predicted_alignment_csv(*prediction, model.parameters(), steps));
+}
+
 template <class T>
 std::vector<T> converted(const std::vector<double>& values) {
   return std::vector<T>(values.begin(), values.end());
@@ -143,6 +170,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
   setup.run = run;
   setup.resume = resume;
   setup.quiet = options.quiet;
+  if (!resume) write_run_prediction(config, data, model, run, options.quiet);
   // Condensation measures at every snapshot: RUN/analysis.csv, RUN/cosines/ (docs/analysis.md).
   const auto condensation = track_condensation(setup);
 

@@ -10,6 +10,7 @@
 //   RUN/analysis.csv                      step, layer, condensation measures (docs/analysis.md)
 //   RUN/cosines/step_<k>/<layer>.npy      cosine matrix (M, M), <layer>.order.npy, clusters.json
 //   RUN/prediction.json, RUN/v1.npy       the theory's prediction (theory)
+//   RUN/predicted_alignment.csv           step, time, predicted mean |cos(W_β, v₁)| from step 0
 #include <filesystem>
 #include <string>
 
@@ -33,6 +34,8 @@ struct RunDirectory {
     return root / "cosines" / ("step_" + std::to_string(step));
   }
   std::filesystem::path prediction() const { return root / "prediction.json"; }
+  std::filesystem::path v1() const { return root / "v1.npy"; }
+  std::filesystem::path predicted_alignment() const { return root / "predicted_alignment.csv"; }
 };
 
 }  // namespace condense
