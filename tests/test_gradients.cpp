@@ -20,6 +20,7 @@
 // (max-pool, ReLU) need nothing special: kinks are detected and skipped, and the skipped fraction
 // is bounded.
 #include <gtest/gtest-spi.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -75,8 +76,8 @@ TEST_P(Conv2dGradients, MatchFiniteDifferences) {
 
 std::string conv_case_name(const ::testing::TestParamInfo<ConvCase>& param_info) {
   const auto [stride, padding, kernel, channels, bias] = param_info.param;
-  return "s" + std::to_string(stride) + "_p" + std::to_string(padding) + "_k" +
-         std::to_string(kernel) + "_c" + std::to_string(channels) + (bias ? "_bias" : "_nobias");
+  return fmt::format("s{}_p{}_k{}_c{}_{}", stride, padding, kernel, channels,
+                     bias ? "bias" : "nobias");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllGeometries, Conv2dGradients,
