@@ -2,6 +2,8 @@
 // weight readers and their errors, and `condense train` / `condense analyze` end to end.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "run_condense.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -437,21 +439,8 @@ TEST_F(WeightsTest, NpyDirectoryInNaturalOrder) {
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
-
-Result run(const std::string& arguments) {
-  const std::string command = std::string(CONDENSE_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  Result result;
-  char buffer[4096];
-  while (std::size_t n = fread(buffer, 1, sizeof(buffer), pipe)) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using condense_test::Result;
+using condense_test::run;
 
 const char* kTinyConfig = R"(seed = 5
 dtype = "float32"

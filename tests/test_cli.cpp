@@ -13,27 +13,15 @@
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/npy.hpp"
+#include "run_condense.hpp"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;
-};
-
-Result run(const std::string& arguments) {
-  const std::string command = std::string(CONDENSE_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  Result result;
-  char buffer[4096];
-  while (std::size_t n = fread(buffer, 1, sizeof(buffer), pipe)) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using condense_test::Result;
+using condense_test::run;
 
 class CliTest : public ::testing::Test {
  protected:

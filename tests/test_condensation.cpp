@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "condense/core/atomic_file.hpp"
+#include "run_condense.hpp"
 
 namespace fs = std::filesystem;
 
@@ -75,14 +76,9 @@ std::map<long, double> read_losses(const fs::path& run) {
 }
 
 int run_condense(const std::string& arguments, std::string* output = nullptr) {
-  const std::string command = std::string(CONDENSE_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string text;
-  char buffer[4096];
-  while (std::size_t n = fread(buffer, 1, sizeof(buffer), pipe)) text.append(buffer, n);
-  const int status = pclose(pipe);
-  if (output) *output = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const condense_test::Result result = condense_test::run(arguments);
+  if (output) *output = result.output;
+  return result.code;
 }
 
 // The setting of the issue: first 500 Fashion-MNIST training images, standard normalization, ±1
