@@ -11,6 +11,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   libcairo2-dev zlib1g-dev
+  # figures: gnuplot with its cairo terminals (PNG, PDF) and a font for them
+  gnuplot-nox fonts-dejavu-core
+  # the report's test in a real browser
+  chromium chromium-driver
   # data: the offline default dataset
   dataset-fashion-mnist
   # PyTorch parity fixtures and side-by-side benchmarks

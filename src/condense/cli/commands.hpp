@@ -3,12 +3,16 @@
 // when chosen; errors propagate as exceptions and main() turns them into messages and exit codes.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
+
 namespace condense {
 
 void add_train_command(CLI::App& app);
 void add_config_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_analyze_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 
 // Exit codes: 0 success, 2 bad input or I/O failure, 3 training diverged, 130 interrupted.
 inline constexpr int kExitBadInput = 2;
@@ -19,5 +23,10 @@ inline constexpr int kExitInterrupted = 130;
 struct CommandExit {
   int code;
 };
+
+struct ReportOptions;
+// Writes RUN/figures and RUN/report.html, printing notes; returns the exit code (2 when figures
+// could not be drawn, after the page was written).
+int run_report(const std::filesystem::path& run, const ReportOptions& options, bool quiet);
 
 }  // namespace condense

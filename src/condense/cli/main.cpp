@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   condense::add_config_command(app);
   condense::add_predict_command(app);
   condense::add_analyze_command(app);
+  condense::add_report_command(app);
+  condense::add_compare_command(app);
   condense::add_bench_command(app);
   try {
     app.parse(argc, argv);

@@ -18,6 +18,7 @@
 #include "condense/core/parallel.hpp"
 #include "condense/nn/init.hpp"
 #include "condense/nn/model.hpp"
+#include "condense/report/report.hpp"
 #include "condense/train/trainer.hpp"
 
 namespace condense {
@@ -33,6 +34,7 @@ struct TrainOptions {
   std::string resume;
   bool overwrite = false;
   bool quiet = false;
+  bool no_report = false;
 };
 
 std::string cpu_model() {
@@ -214,6 +216,18 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
                       {"test_loss", metric(outcome.last.test_loss)},
                       {"test_acc", metric(outcome.last.test_acc)}};
   write_file_atomic(run.summary(), summary.dump(2) + "\n");
+  // The report of any run, finished or not. Training has succeeded by now, so a report that
+  // cannot be completed (gnuplot missing) is a warning, not a failed run.
+  if (!options.no_report) {
+    try {
+      if (run_report(run.root, ReportOptions{}, options.quiet) != 0)
+        fmt::print(stderr, "condense: warning: the report is incomplete; redraw with: condense "
+                           "report {}\n",
+                   run.root.string());
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "condense: warning: no report: {}\n", e.what());
+    }
+  }
 
   switch (outcome.status) {
     case TrainOutcome::Status::completed:
@@ -277,6 +291,8 @@ void add_train_command(CLI::App& app) {
                       "train.steps=N extends it)");
   command->add_flag("--overwrite", options->overwrite, "Replace an existing run directory");
   command->add_flag("--quiet", options->quiet, "No progress output");
+  command->add_flag("--no-report", options->no_report,
+                    "Skip the figures and report.html at the end (condense report RUN makes them)");
   command->callback([options] {
     const int code = run_train(*options);
     if (code != 0) throw CommandExit{code};

@@ -1,0 +1,78 @@
+#include "condense/core/csv.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include <fmt/ranges.h>
+
+#include "condense/core/atomic_file.hpp"
+#include "condense/core/error.hpp"
+
+namespace condense {
+
+namespace {
+
+std::vector<std::string> split_fields(const std::string& line) {
+  std::vector<std::string> fields;
+  std::string field;
+  for (char c : line) {
+    if (c == ',') {
+      fields.push_back(std::move(field));
+      field.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  fields.push_back(std::move(field));
+  return fields;
+}
+
+}  // namespace
+
+std::size_t CsvTable::column(const std::string& name) const {
+  const auto it = std::find(header.begin(), header.end(), name);
+  if (it == header.end())
+    fail_input("{}: no column \"{}\" (columns: {})", path.string(), name, fmt::join(header, ", "));
+  return std::size_t(it - header.begin());
+}
+
+bool CsvTable::has_column(const std::string& name) const {
+  return std::find(header.begin(), header.end(), name) != header.end();
+}
+
+double CsvTable::number(std::size_t row, std::size_t col) const {
+  const std::string& text = rows.at(row).at(col);
+  if (text.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size())
+    fail_input("{}: line {}: column {} is \"{}\", expected a number", path.string(), row + 2,
+               header[col], text);
+  return value;
+}
+
+CsvTable read_csv(const std::filesystem::path& path) {
+  CsvTable table;
+  table.path = path;
+  std::istringstream in(read_file(path));
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) fail_input("{}: empty, expected a header line", path.string());
+  table.header = split_fields(line);
+  long line_number = 1;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty()) continue;
+    auto fields = split_fields(line);
+    if (fields.size() > table.header.size())
+      fail_input("{}: line {} has {} fields, the header has {}", path.string(), line_number,
+                 fields.size(), table.header.size());
+    fields.resize(table.header.size());
+    table.rows.push_back(std::move(fields));
+  }
+  return table;
+}
+
+}  // namespace condense
