@@ -10,7 +10,7 @@ packages=(
   libeigen3-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
-  libcairo2-dev zlib1g-dev
+  zlib1g-dev
   # figures: gnuplot with its cairo terminals (PNG, PDF) and a font for them
   gnuplot-nox fonts-dejavu-core
   # the report's test in a real browser

@@ -230,6 +230,8 @@ TEST_F(CliTest, SigtermCheckpointsAndResumes) {
   EXPECT_EQ(WEXITSTATUS(status), 130);
   const std::string summary = bytes_of(out / "summary.json");
   EXPECT_THAT(summary, HasSubstr("\"status\": \"interrupted\""));
+  // An interrupted run still gets its report, which says so.
+  EXPECT_THAT(bytes_of(out / "report.html"), HasSubstr("the run's status is &quot;interrupted&quot;"));
   const Result r = run("train --quiet --resume " + out.string());
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(bytes_of(dir_ / "full/snapshots/step_4000/conv1.weight.npy"),
@@ -243,6 +245,7 @@ TEST_F(CliTest, DivergenceStopsWithStep) {
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("diverged at step"));
   EXPECT_THAT(bytes_of(dir_ / "run/summary.json"), HasSubstr("\"status\": \"diverged\""));
+  EXPECT_THAT(bytes_of(dir_ / "run/report.html"), HasSubstr("the run's status is &quot;diverged&quot;"));
 }
 
 TEST_F(CliTest, ResumeWithoutCheckpointIsRejected) {

@@ -19,8 +19,9 @@ void add_compare_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "compare", "Overlay a metric of several runs in one figure, with their final heatmaps");
   command->add_option("RUNS", *runs, "Run directories")->required();
-  command->add_option("--metric", options->metric,
-                      fmt::format("What to compare: {}", fmt::join(comparable_metrics(), ", ")))
+  command
+      ->add_option("--metric", options->metric,
+                   fmt::format("What to compare: {}", fmt::join(comparable_metrics(), ", ")))
       ->capture_default_str();
   command->add_option("--layer", options->layer,
                       "Layer of an analysis metric (default: the layer aligned with v1, else the "
@@ -29,7 +30,8 @@ void add_compare_command(CLI::App& app) {
       ->delimiter(',');
   command->add_option("--out", *out, "Output folder")->capture_default_str();
   command->add_flag("--log-x", options->log_x, "Steps on a log axis");
-  command->add_flag("--no-pdf", [options](std::int64_t) { options->pdf = false; }, "PNG only");
+  command->add_flag(
+      "--no-pdf", [options](std::int64_t) { options->pdf = false; }, "PNG only");
   command->add_flag("--quiet", *quiet, "Print nothing but errors");
   command->callback([options, runs, quiet, out] {
     options->runs.assign(runs->begin(), runs->end());

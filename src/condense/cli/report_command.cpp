@@ -41,9 +41,10 @@ void add_report_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "report", "Draw a run's figures (PNG, PDF, gnuplot scripts) and write RUN/report.html");
   command->add_option("RUN", options->run, "The run directory")->required();
-  command->add_option("--steps", options->steps,
-                      "Steps of the heatmap panels and kernel images (default: start, three "
-                      "across the condensation window, end)")
+  command
+      ->add_option("--steps", options->steps,
+                   "Steps of the heatmap panels and kernel images (default: start, three "
+                   "across the condensation window, end)")
       ->delimiter(',');
   command->add_flag("--log-x", options->log_x, "Steps on a log axis in the curves");
   command->add_flag("--no-pdf", options->no_pdf, "PNG only (faster)");

@@ -1,12 +1,12 @@
 #include "condense/core/csv.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <sstream>
-
-#include <fmt/ranges.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -59,7 +59,8 @@ CsvTable read_csv(const std::filesystem::path& path) {
   table.path = path;
   std::istringstream in(read_file(path));
   std::string line;
-  if (!std::getline(in, line) || line.empty()) fail_input("{}: empty, expected a header line", path.string());
+  if (!std::getline(in, line) || line.empty())
+    fail_input("{}: empty, expected a header line", path.string());
   table.header = split_fields(line);
   long line_number = 1;
   while (std::getline(in, line)) {

@@ -1,11 +1,11 @@
 #include "condense/report/compare.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kTrainingMetrics = {"train_loss", "train_acc", "test_loss",
-                                                  "test_acc", "lr"};
+                                                   "test_acc", "lr"};
 const std::vector<std::string> kAnalysisMetrics = {
     "mean_abs_cos", "n_lines", "n_orientations", "n_negligible", "effective_rank",
     "norm",         "rd",      "align_v1",       "align_v1_min"};
@@ -105,9 +105,11 @@ CompareResult write_comparison(const CompareOptions& options) {
     const std::string layer = analysis ? layer_for(run, options) : "";
     std::vector<std::pair<long, double>> series;
     if (analysis) {
-      for (const auto& r : run.rows_of(layer)) series.emplace_back(r.step, analysis_value(r, options.metric));
+      for (const auto& r : run.rows_of(layer))
+        series.emplace_back(r.step, analysis_value(r, options.metric));
     } else {
-      for (const auto& m : run.metrics) series.emplace_back(m.step, metrics_value(m, options.metric));
+      for (const auto& m : run.metrics)
+        series.emplace_back(m.step, metrics_value(m, options.metric));
     }
     std::erase_if(series, [](const auto& p) { return !std::isfinite(p.second); });
     if (series.empty()) {
@@ -138,24 +140,27 @@ CompareResult write_comparison(const CompareOptions& options) {
       }
     }
     // The final heatmap of the compared layer (or the first tracked one).
-    const std::string heat_layer = !layer.empty() && std::find(run.layers.begin(), run.layers.end(), layer) != run.layers.end()
-                                       ? layer
-                                       : (run.layers.empty() ? "" : run.layers.front());
+    const std::string heat_layer =
+        !layer.empty() && std::find(run.layers.begin(), run.layers.end(), layer) != run.layers.end()
+            ? layer
+            : (run.layers.empty() ? "" : run.layers.front());
     if (heat_layer.empty() || run.cosine_steps.empty()) {
       result.notes.push_back(run.root.string() + ": no cosine matrices for the heatmap grid");
       continue;
     }
-    if (auto final = load_cosines(run, run.cosine_steps.back(), heat_layer, &result.notes))
-      panels.push_back(write_heatmap_panel(
-          *final, final->order, options.out, fmt::format("heatmap_run_{}", i),
-          fmt::format("{}: {}, step {}", label, heat_layer, final->step)));
+    if (auto final = load_cosines(run, run.cosine_steps.back(), heat_layer, &result.notes)) {
+      panels.push_back(write_heatmap_panel(*final, final->order, options.out,
+                                           fmt::format("heatmap_run_{}", i), label));
+      panels.back().subtitle = fmt::format("{}, step {}", heat_layer, final->step);
+    }
   }
-  if (plot.empty())
-    fail_input("compare: none of the runs has values of {}", options.metric);
+  if (plot.empty()) fail_input("compare: none of the runs has values of {}", options.metric);
   write_file_atomic(options.out / "compare.csv", summary);
 
   std::string body = "set datafile separator comma\nset key outside right top font ',7'\n";
-  body += options.log_x ? "set logscale x\nset xlabel 'step (log)'\n" : "set xlabel 'step'\n";
+  body += options.log_x
+              ? "set logscale x\nset xlabel 'step (log; step 0 at 0.5)'\nset xrange [0.5:*]\n"
+              : "set xlabel 'step'\n";
   if (log_y) body += "set logscale y\nset format y '10^{%T}'\n";
   body += "set ylabel " + gnuplot_quote(pretty(options.metric)) + "\n";
   if (options.metric == "align_v1")

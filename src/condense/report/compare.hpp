@@ -11,7 +11,7 @@ struct CompareOptions {
   std::vector<std::filesystem::path> runs;
   std::vector<std::string> labels;  // one per run; empty: the run folders' names
   std::string metric = "align_v1";
-  std::string layer;                // empty: the aligned layer (align_v1) or the first tracked one
+  std::string layer;  // empty: the aligned layer (align_v1) or the first tracked one
   std::filesystem::path out = "comparison";
   bool log_x = false, pdf = true;
 };

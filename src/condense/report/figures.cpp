@@ -1,11 +1,11 @@
 #include "condense/report/figures.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -33,8 +33,7 @@ long npy_header_bytes(const fs::path& path) {
 
 // Tic labels along a kernel axis: every kernel's own index for small layers, else automatic.
 std::string kernel_tics(const std::vector<long>& order, const char* axis) {
-  if (order.size() > 32)
-    return fmt::format("set {}tics autofreq font ',6'\n", axis);
+  if (order.size() > 32) return fmt::format("set {0}tics autofreq\nset {0}tics font ',6'\n", axis);
   // Every kernel's own index when they fit, else every second or fourth.
   const std::size_t every = order.size() <= 10 ? 1 : order.size() <= 20 ? 2 : 4;
   std::vector<std::string> labels;
@@ -44,8 +43,9 @@ std::string kernel_tics(const std::vector<long>& order, const char* axis) {
 }
 
 std::string x_axis(const FigureOptions& options) {
-  return options.log_x ? "set logscale x\nset xlabel 'step (log)'\n"
-                       : "unset logscale x\nset xlabel 'step'\n";
+  return options.log_x ? "set logscale x\nset xlabel 'step (log; step 0 at 0.5)'\n"
+                         "set xrange [0.5:*]\nset autoscale xfixmax\n"
+                       : "unset logscale x\nset xlabel 'step'\nset autoscale xfix\n";
 }
 
 // x value of a step: log axes cannot show step 0, which is drawn at 0.5 and labelled so.
@@ -55,8 +55,9 @@ std::string step_column(const FigureOptions& options) {
 
 // Writes figures/data/<layer>.csv: the layer's rows of analysis.csv.
 fs::path write_layer_table(const RunData& run, const std::string& layer, const fs::path& figures) {
-  std::string text = "step,mean_abs_cos,n_orientations,n_lines,n_negligible,effective_rank,norm,rd,"
-                     "align_v1,align_v1_min\n";
+  std::string text =
+      "step,mean_abs_cos,n_orientations,n_lines,n_negligible,effective_rank,norm,rd,"
+      "align_v1,align_v1_min\n";
   for (const auto& r : run.rows_of(layer))
     text += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.step, csv_number(r.mean_abs_cos),
                         r.n_orientations, r.n_lines, r.n_negligible, csv_number(r.effective_rank),
@@ -92,21 +93,27 @@ std::optional<DrawnFigure> draw_training(const RunData& run, const fs::path& fig
   write_file_atomic(figures / "data" / "train.csv", train);
   write_file_atomic(figures / "data" / "test.csv", test);
   const std::string x = step_column(options);
-  std::string body = "set datafile separator comma\n" + x_axis(options) +
-                     fmt::format("set multiplot layout 1,{} margins 0.08,0.98,0.24,0.84 spacing 0.1,0\n",
-                                 has_acc ? 2 : 1) +
-                     "set title 'training loss'\nset logscale y\nset format y '10^{%T}'\n"
-                     "set key top right font ',7'\n";
-  body += fmt::format("plot 'data/train.csv' using {x}:2 with lines lt 1 title 'train'", fmt::arg("x", x));
+  std::string body =
+      "set datafile separator comma\n" + x_axis(options) +
+      fmt::format("set multiplot layout 1,{} margins 0.08,0.98,0.24,0.84 spacing 0.1,0\n",
+                  has_acc ? 2 : 1) +
+      "set title 'training loss'\nset logscale y\nset format y '10^{%T}'\n"
+      "set key top right font ',7'\n";
+  body += fmt::format("plot 'data/train.csv' using {x}:2 with lines lt 1 title 'train'",
+                      fmt::arg("x", x));
   if (has_test)
-    body += fmt::format(", 'data/test.csv' using {x}:2 with linespoints lt 2 title 'test'", fmt::arg("x", x));
+    body += fmt::format(", 'data/test.csv' using {x}:2 with linespoints lt 2 title 'test'",
+                        fmt::arg("x", x));
   body += "\n";
   if (has_acc) {
-    body += "unset logscale y\nset format y '%g'\nset title 'accuracy'\nset yrange [0:1]\n"
-            "set key bottom right\n";
-    body += fmt::format("plot 'data/train.csv' using {x}:3 with lines lt 1 title 'train'", fmt::arg("x", x));
+    body +=
+        "unset logscale y\nset format y '%g'\nset title 'accuracy'\nset yrange [0:1]\n"
+        "set key bottom right\n";
+    body += fmt::format("plot 'data/train.csv' using {x}:3 with lines lt 1 title 'train'",
+                        fmt::arg("x", x));
     if (has_test)
-      body += fmt::format(", 'data/test.csv' using {x}:3 with linespoints lt 2 title 'test'", fmt::arg("x", x));
+      body += fmt::format(", 'data/test.csv' using {x}:3 with linespoints lt 2 title 'test'",
+                          fmt::arg("x", x));
     body += "\n";
   }
   body += "unset multiplot\n";
@@ -127,23 +134,28 @@ std::optional<DrawnFigure> draw_condensation(const RunData& run, const fs::path&
     const std::string sep = i == 0 ? "plot " : ", ";
     const std::string title = gnuplot_quote(layers[i]);
     const int lt = int(i % 8) + 1;
-    plots[0] += fmt::format("{}{} using {}:2 with linespoints lt {} title {}", sep, file, x, lt, title);
-    plots[1] += fmt::format("{}{} using {}:4 with linespoints lt {} title {}", sep, file, x, lt, title);
-    plots[2] += fmt::format("{}{} using {}:6 with linespoints lt {} title {}", sep, file, x, lt, title);
+    plots[0] +=
+        fmt::format("{}{} using {}:2 with linespoints lt {} title {}", sep, file, x, lt, title);
+    plots[1] +=
+        fmt::format("{}{} using {}:4 with linespoints lt {} title {}", sep, file, x, lt, title);
+    plots[2] +=
+        fmt::format("{}{} using {}:6 with linespoints lt {} title {}", sep, file, x, lt, title);
     plots[3] += fmt::format("{}{} using {}:($8 > 0 ? $8 : NaN) with linespoints lt {} title {}",
                             sep, file, x, lt, title);
   }
   std::string body = "set datafile separator comma\n" + x_axis(options) +
-                     "set multiplot layout 2,2 margins 0.08,0.98,0.09,0.91 spacing 0.09,0.19\n"
+                     "set multiplot layout 2,2 margins 0.08,0.98,0.12,0.92 spacing 0.09,0.15\n"
                      "set key font ',7' bottom right\n";
-  body += "set title 'condensation degree: mean |cos| over kernel pairs'\nset yrange [0:1.02]\n" +
+  // Step labels on the bottom row only.
+  body += "set xlabel ' '\nset title 'mean |cos| between kernels'\nset yrange [0:1.02]\n" +
           plots[0] + "\n";
-  body += "set title 'lines (|cos| > threshold; u and −u on one line)'\nset yrange [0:*]\nset key top right\n" +
+  body += "set title 'lines (|cos| > threshold)'\nset yrange [0:*]\nset key bottom left\n" +
           plots[1] + "\n";
-  body += "set title 'effective rank of the kernel matrix'\nset yrange [0:*]\n" + plots[2] + "\n";
-  body += "set title 'relative distance RD = |θ(t) − θ(0)| / |θ(0)|'\nset logscale y\n"
-          "set format y '10^{%T}'\nset yrange [*:*]\nset key bottom right\n" +
-          plots[3] + "\nunset multiplot\n";
+  body += x_axis(options) + "set title 'effective rank'\nset yrange [0:*]\n" + plots[2] + "\n";
+  body +=
+      "set title 'relative distance RD'\nset logscale y\n"
+      "set format y '10^{%T}'\nset yrange [*:*]\nset key bottom right\n" +
+      plots[3] + "\nunset multiplot\n";
   render_figure(figures, {"condensation", "Condensation measures over training", 7, 4.6, body},
                 options.pdf);
   return DrawnFigure{"condensation", "Condensation over training",
@@ -172,9 +184,10 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
     for (const auto& [step, value] : run.predicted_alignment)
       curve += fmt::format("{},{}\n", step, csv_number(value));
     write_file_atomic(figures / "data" / "predicted_alignment.csv", curve);
-    plot += fmt::format(", 'data/predicted_alignment.csv' using {}:2 with lines lt 2 lw 2 "
-                        "title 'predicted (linear dynamics)'",
-                        x);
+    plot += fmt::format(
+        ", 'data/predicted_alignment.csv' using {}:2 with lines lt 2 lw 2 "
+        "title 'predicted (linear dynamics)'",
+        x);
   } else {
     notes.push_back("alignment figure: no predicted_alignment.csv, only the measurement is drawn");
   }
@@ -186,14 +199,16 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
            {"t_lin", "t_{lin}", 5}}) {
     const auto steps = run.predicted_steps(scale);
     if (!steps) continue;
-    body += fmt::format("set arrow {} from first {:.6g}, graph 0 to first {:.6g}, graph 1 nohead "
-                        "lc rgb '#555555' lw 1 dt {}\n",
-                        arrow++, *steps, *steps, dash);
+    body += fmt::format(
+        "set arrow {} from first {:.6g}, graph 0 to first {:.6g}, graph 1 nohead "
+        "lc rgb '#555555' lw 1 dt {}\n",
+        arrow++, *steps, *steps, dash);
     plot += fmt::format(", NaN with lines lc rgb '#555555' lw 1 dt {} title {}", dash,
                         gnuplot_quote(fmt::format("predicted {} = {:.0f}", label, *steps)));
   }
-  body += "set title " + gnuplot_quote("alignment of " + layer + " with the predicted direction ±v_1") +
-          "\n" + plot + "\n";
+  body += "set title " +
+          gnuplot_quote("alignment of " + layer + " with the predicted direction ±v_1") + "\n" +
+          plot + "\n";
   render_figure(figures, {"alignment", "Alignment with v1: measured and predicted", 5.5, 3.4, body},
                 options.pdf);
   return DrawnFigure{"alignment", "Alignment with the predicted direction",
@@ -221,7 +236,8 @@ std::optional<DrawnFigure> draw_kernels(const RunData& run, const fs::path& figu
   std::vector<long> shown;
   for (long s : steps)
     if (load_snapshot_parameter(run, s, parameter)) shown.push_back(s);
-  if (shown.size() > 4) shown = {shown[0], shown[shown.size() / 3], shown[2 * shown.size() / 3], shown.back()};
+  if (shown.size() > 4)
+    shown = {shown[0], shown[shown.size() / 3], shown[2 * shown.size() / 3], shown.back()};
   if (shown.empty()) {
     notes.push_back("kernel images: no snapshot of " + parameter + " at the chosen steps");
     return std::nullopt;
@@ -287,11 +303,10 @@ std::optional<DrawnFigure> draw_kernels(const RunData& run, const fs::path& figu
     for (long x = 0; x < grid_w; ++x) {
       const double* v = &grid[std::size_t((y * grid_w + x) * planes)];
       if (rgb)
-        data += std::isnan(v[0]) ? fmt::format("{} {} 255 255 255\n", x, y)
-                                 : fmt::format("{} {} {} {} {}\n", x, y,
-                                               std::lround(127.5 * (1 + v[0])),
-                                               std::lround(127.5 * (1 + v[1])),
-                                               std::lround(127.5 * (1 + v[2])));
+        data += std::isnan(v[0])
+                    ? fmt::format("{} {} 255 255 255\n", x, y)
+                    : fmt::format("{} {} {} {} {}\n", x, y, std::lround(127.5 * (1 + v[0])),
+                                  std::lround(127.5 * (1 + v[1])), std::lround(127.5 * (1 + v[2])));
       else
         data += std::isnan(v[0]) ? fmt::format("{} {} NaN\n", x, y)
                                  : fmt::format("{} {} {:.5f}\n", x, y, v[0]);
@@ -301,9 +316,11 @@ std::optional<DrawnFigure> draw_kernels(const RunData& run, const fs::path& figu
   write_file_atomic(figures / "data" / "kernels.dat", data);
   std::vector<std::string> xtics, ytics;
   for (std::size_t j = 0; j < order.size(); ++j)
-    xtics.push_back(fmt::format("'{}' {}", order[j], double(j) * (tile_w + 1) + (tile_w - 1) / 2.0));
+    xtics.push_back(
+        fmt::format("'{}' {}", order[j], double(j) * (tile_w + 1) + (tile_w - 1) / 2.0));
   if (!v1.empty())
-    xtics.push_back(fmt::format("'v_1' {}", double(order.size()) * (tile_w + 1) + (tile_w - 1) / 2.0));
+    xtics.push_back(
+        fmt::format("'v_1' {}", double(order.size()) * (tile_w + 1) + (tile_w - 1) / 2.0));
   for (long r = 0; r < rows; ++r)
     ytics.push_back(fmt::format("'step {}' {}", shown[std::size_t(r)],
                                 double(r) * (tile_h + 1) + (tile_h - 1) / 2.0));
@@ -317,13 +334,17 @@ std::optional<DrawnFigure> draw_kernels(const RunData& run, const fs::path& figu
       columns * (tile_w + 1) - 1.5, rows * (tile_h + 1) - 1.5, fmt::join(xtics, ", "),
       fmt::join(ytics, ", "),
       gnuplot_quote(fmt::format("{} kernels{}{}", layer,
-                                rgb ? " as RGB (0.5 + 0.5·w/max|w|)" : c > 1 ? ", channels stacked" : "",
+                                rgb     ? " as RGB (0.5 + 0.5·w/max|w|)"
+                                : c > 1 ? ", channels stacked"
+                                        : "",
                                 truncated ? fmt::format(", first 32 of {}", m) : "")));
-  body += rgb ? "unset colorbox\nplot 'data/kernels.dat' using 1:2:3:4:5 with rgbimage\n"
-              : "set cblabel 'w / max|w|' font ',7'\nplot 'data/kernels.dat' using 1:2:3 with image\n";
-  render_figure(figures, {"kernels", "Kernels of " + layer + " next to v1", width,
-                          std::clamp(height, 1.2, 8.0), body},
-                options.pdf);
+  body +=
+      rgb ? "unset colorbox\nplot 'data/kernels.dat' using 1:2:3:4:5 with rgbimage\n"
+          : "set cblabel 'w / max|w|' font ',7'\nplot 'data/kernels.dat' using 1:2:3 with image\n";
+  render_figure(
+      figures,
+      {"kernels", "Kernels of " + layer + " next to v1", width, std::clamp(height, 1.2, 8.0), body},
+      options.pdf);
   return DrawnFigure{
       "kernels", "Kernels of " + layer,
       fmt::format("The kernels of {} at steps {} (columns in the final clustering's order), each "
@@ -449,7 +470,8 @@ HeatmapPanel write_heatmap_panel(const CosineMatrix& matrix, const std::vector<l
   std::vector<float> sorted(std::size_t(m * m));
   for (long i = 0; i < m; ++i)
     for (long j = 0; j < m; ++j)
-      sorted[std::size_t(i * m + j)] = float(matrix.cosines(order[std::size_t(i)], order[std::size_t(j)]));
+      sorted[std::size_t(i * m + j)] =
+          float(matrix.cosines(order[std::size_t(i)], order[std::size_t(j)]));
   HeatmapPanel panel;
   panel.title = title;
   panel.data = fs::path("data") / (stem + ".npy");
@@ -472,6 +494,8 @@ std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int column
     body += fmt::format("set title {} font ',8'\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\n",
                         gnuplot_quote(p.title), m - 0.5, m - 0.5);
     body += kernel_tics(p.order, "x") + kernel_tics(p.order, "y");
+    body += p.subtitle.empty() ? "unset xlabel\n"
+                               : "set xlabel " + gnuplot_quote(p.subtitle) + " font ',7'\n";
     if (p.order.size() <= 32) body += "set xtics norotate\n";
     body += i + 1 == panels.size()
                 ? "set colorbox user origin 0.9,0.25 size 0.015,0.5\nset cblabel 'cos' font ',8'\n"

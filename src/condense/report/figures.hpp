@@ -41,10 +41,11 @@ std::vector<long> default_heatmap_steps(const RunData& run, const std::string& l
 // figures/data. Shared with `condense compare`, which puts several runs' panels side by side.
 struct HeatmapPanel {
   std::string title;
+  std::string subtitle;        // under the panel, e.g. the layer and step of a compared run
   std::filesystem::path data;  // NPY (float32) of the reordered matrix, relative to figures/
   long skip = 0;               // bytes of the NPY header
   long kernels = 0;
-  std::vector<long> order;     // original kernel index of each row
+  std::vector<long> order;  // original kernel index of each row
 };
 HeatmapPanel write_heatmap_panel(const CosineMatrix& matrix, const std::vector<long>& order,
                                  const std::filesystem::path& figures, const std::string& stem,

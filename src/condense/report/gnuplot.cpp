@@ -1,9 +1,9 @@
 #include "condense/report/gnuplot.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -95,25 +95,25 @@ unset output
     if (term == "pdf" && !pdf) continue;
     const std::string final_name = figure.name + "." + term;
     const std::string temporary = final_name + ".tmp";
-    const std::string command =
-        fmt::format("cd {} && {} -e {} {}", shell_quote(figures.string()),
-                    shell_quote(gnuplot_executable()),
-                    shell_quote(fmt::format("term='{}'; outfile='{}'", term, temporary)),
-                    shell_quote(figure.name + ".gp"));
+    const std::string command = fmt::format(
+        "cd {} && {} -e {} {}", shell_quote(figures.string()), shell_quote(gnuplot_executable()),
+        shell_quote(fmt::format("term='{}'; outfile='{}'", term, temporary)),
+        shell_quote(figure.name + ".gp"));
     const auto [code, output] = run_command(command);
     std::error_code error;
     if (code != 0 || !fs::exists(figures / temporary, error) ||
         fs::file_size(figures / temporary, error) == 0) {
       fs::remove(figures / temporary, error);
       if (code == 127)
-        fail_io("cannot draw {}: gnuplot was not found (\"{}\"); install the Debian package "
-                "gnuplot-nox (scripts/setup.sh does), or set CONDENSE_GNUPLOT",
-                (figures / final_name).string(), gnuplot_executable());
+        fail_io(
+            "cannot draw {}: gnuplot was not found (\"{}\"); install the Debian package "
+            "gnuplot-nox (scripts/setup.sh does), or set CONDENSE_GNUPLOT",
+            (figures / final_name).string(), gnuplot_executable());
       fail_io("gnuplot failed on {} (exit {}): {}", script_path.string(), code, output);
     }
     fs::rename(figures / temporary, figures / final_name, error);
-    if (error) fail_io("{}: cannot rename into place: {}", (figures / final_name).string(),
-                       error.message());
+    if (error)
+      fail_io("{}: cannot rename into place: {}", (figures / final_name).string(), error.message());
   }
 }
 

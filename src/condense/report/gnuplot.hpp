@@ -8,10 +8,10 @@
 namespace condense {
 
 struct GnuplotFigure {
-  std::string name;    // file stem: <name>.gp, <name>.png, <name>.pdf
-  std::string title;   // one line, for the script's header and the report
+  std::string name;                    // file stem: <name>.gp, <name>.png, <name>.pdf
+  std::string title;                   // one line, for the script's header and the report
   double width_in = 7, height_in = 3;  // paper size in inches; PNG at kPngDpi
-  std::string body;    // gnuplot commands after the terminal is set
+  std::string body;                    // gnuplot commands after the terminal is set
 };
 
 inline constexpr double kPngDpi = 150;

@@ -1,10 +1,10 @@
 #include "condense/report/html_report.hpp"
 
-#include <algorithm>
-#include <cmath>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "condense/core/atomic_file.hpp"
@@ -22,11 +22,20 @@ std::string escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -71,9 +80,11 @@ std::string summary_table(const RunData& run) {
   row("status", escape(run.status()));
   if (run.summary) {
     const auto& s = *run.summary;
-    if (s.contains("data") && s["data"].is_string()) row("data", escape(s["data"].get<std::string>()));
+    if (s.contains("data") && s["data"].is_string())
+      row("data", escape(s["data"].get<std::string>()));
     if (s.contains("steps")) row("steps", escape(s["steps"].dump()));
-    if (s.contains("dtype") && s["dtype"].is_string()) row("dtype", escape(s["dtype"].get<std::string>()));
+    if (s.contains("dtype") && s["dtype"].is_string())
+      row("dtype", escape(s["dtype"].get<std::string>()));
     if (s.contains("parameters")) row("parameters", escape(s["parameters"].dump()));
     if (s.contains("training_seconds") && s["training_seconds"].is_number())
       row("training time", fmt::format("{:.1f} s", s["training_seconds"].get<double>()));
@@ -106,7 +117,8 @@ std::string layer_table(const RunData& run) {
     const AnalysisRow* peak = nullptr;
     const AnalysisRow* fewest = nullptr;
     for (const auto& r : rows) {
-      if (std::isfinite(r.mean_abs_cos) && (!peak || r.mean_abs_cos > peak->mean_abs_cos)) peak = &r;
+      if (std::isfinite(r.mean_abs_cos) && (!peak || r.mean_abs_cos > peak->mean_abs_cos))
+        peak = &r;
       if (!fewest || r.n_lines < fewest->n_lines) fewest = &r;
     }
     html += fmt::format(
@@ -134,8 +146,9 @@ std::string prediction_table(const RunData& run) {
                         number(c.value("s2", NAN)), number(c.value("gap", NAN)));
   }
   const MeasuredTimeScales measured = measure_time_scales(run);
-  html += "<table class=\"grid\"><tr><th>time scale</th><th>predicted (steps)</th>"
-          "<th>measured (steps)</th><th>measured as</th></tr>\n";
+  html +=
+      "<table class=\"grid\"><tr><th>time scale</th><th>predicted (steps)</th>"
+      "<th>measured (steps)</th><th>measured as</th></tr>\n";
   for (const auto& scale : measured.scales)
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                         escape(scale.name), number(scale.predicted, "{:.1f}"),
@@ -144,10 +157,11 @@ std::string prediction_table(const RunData& run) {
   html += "</table>\n";
   if (p.contains("activation")) {
     const auto& a = p["activation"];
-    html += fmt::format("<p>Activation {}: multiplicity p = {}, at most 2p = {} orientations in "
-                        "the initial stage; measured: {}.</p>\n",
-                        escape(a.value("name", std::string())), escape(a["multiplicity_p"].dump()),
-                        escape(a["orientations_2p"].dump()), escape(measured.orientations_note));
+    html += fmt::format(
+        "<p>Activation {}: multiplicity p = {}, at most 2p = {} orientations in "
+        "the initial stage; measured: {}.</p>\n",
+        escape(a.value("name", std::string())), escape(a["multiplicity_p"].dump()),
+        escape(a["orientations_2p"].dump()), escape(measured.orientations_note));
   }
   if (p.contains("warnings") && !p["warnings"].empty())
     html += "<p class=\"warn\">Prediction warnings: " + escape(p["warnings"].dump()) + "</p>\n";
@@ -293,16 +307,17 @@ SliderPlan plan_slider(const RunData& run, const HtmlOptions& options) {
         "(the figures and cosines/ keep every kernel)"));
   }
   const double per_step = bytes(plan.max_side, 1);
-  if (per_step * double(plan.steps.size()) > double(options.slider_budget) && plan.steps.size() > 2) {
+  if (per_step * double(plan.steps.size()) > double(options.slider_budget) &&
+      plan.steps.size() > 2) {
     const std::size_t keep =
         std::max<std::size_t>(2, std::size_t(double(options.slider_budget) / per_step));
     std::vector<long> thinned;
     for (std::size_t i = 0; i < keep; ++i)
       thinned.push_back(plan.steps[i * (plan.steps.size() - 1) / (keep - 1)]);
     thinned.erase(std::unique(thinned.begin(), thinned.end()), thinned.end());
-    plan.notes.push_back(fmt::format(
-        "time slider: {} of {} snapshots shown, evenly spread, to keep the page small",
-        thinned.size(), plan.steps.size()));
+    plan.notes.push_back(
+        fmt::format("time slider: {} of {} snapshots shown, evenly spread, to keep the page small",
+                    thinned.size(), plan.steps.size()));
     plan.steps = std::move(thinned);
   }
   return plan;
@@ -313,12 +328,13 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
                         const HtmlOptions& options) {
   std::vector<std::string> notes = given_notes;
   // The slider's data: every tracked layer at every kept snapshot, in the final clustering order.
-  nlohmann::json slider = {{"steps", nlohmann::json::array()},
-                           {"layers", nlohmann::json::array()},
-                           {"metrics", nlohmann::json::array()},
-                           {"measures", nlohmann::json::object()},
-                           {"columns", {"mean |cos|", "lines", "orientations", "negligible",
-                                        "effective rank", "RD", "align v₁"}}};
+  nlohmann::json slider = {
+      {"steps", nlohmann::json::array()},
+      {"layers", nlohmann::json::array()},
+      {"metrics", nlohmann::json::array()},
+      {"measures", nlohmann::json::object()},
+      {"columns",
+       {"mean |cos|", "lines", "orientations", "negligible", "effective rank", "RD", "align v₁"}}};
   std::string canvases;
   if (!run.cosine_steps.empty() && !run.layers.empty()) {
     const SliderPlan plan = plan_slider(run, options);
@@ -418,7 +434,8 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
         escape(f.name), escape(f.title), png, escape(f.caption),
         fs::exists(figures_dir / (f.name + ".pdf")) ? ", figures/" + escape(f.name) + ".pdf" : "");
   }
-  if (run.config_text) html += "<h2>Resolved config</h2>\n<pre>" + escape(*run.config_text) + "</pre>\n";
+  if (run.config_text)
+    html += "<h2>Resolved config</h2>\n<pre>" + escape(*run.config_text) + "</pre>\n";
 
   // The slider's data as JSON in a non-executed script element; "</" is escaped so that no
   // string in it can close the element.
@@ -426,8 +443,10 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
   for (std::size_t at = 0; (at = json.find("</", at)) != std::string::npos; at += 3)
     json.replace(at, 2, "<\\/");
   html += "<script type=\"application/json\" id=\"slider-data\">" + json + "</script>\n";
-  if (steps > 0) html += std::string("<script>") + kScript + "</script>\n";
-  else html += "<script>document.body.dataset.ready = '1';</script>\n";
+  if (steps > 0)
+    html += std::string("<script>") + kScript + "</script>\n";
+  else
+    html += "<script>document.body.dataset.ready = '1';</script>\n";
   html += "</body></html>\n";
   return html;
 }

@@ -20,7 +20,7 @@ namespace condense {
 struct HtmlOptions {
   // Bytes of cosine data embedded for the slider. Above it, matrices are block-averaged down to
   // at most 256 kernels a side and then snapshots thinned evenly, with a note on the page.
-  std::size_t slider_budget = std::size_t(24) << 20;
+  std::size_t slider_budget = std::size_t(12) << 20;
 };
 
 // The slider's data: which snapshots and what matrix size were kept, and why.

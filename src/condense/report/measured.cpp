@@ -1,9 +1,9 @@
 #include "condense/report/measured.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace condense {
 
@@ -20,8 +20,7 @@ MeasuredTimeScales measure_time_scales(const RunData& run) {
   const std::string layer = run.aligned_layer();
   const auto rows = layer.empty() ? std::vector<AnalysisRow>() : run.rows_of(layer);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (const auto& [key, delta, label] :
-       std::vector<std::tuple<std::string, double, std::string>>{
+  for (const auto& [key, delta, label] : std::vector<std::tuple<std::string, double, std::string>>{
            {"t_align_1e-2", 1e-2, "t_align(1e-2)"}, {"t_align_1e-3", 1e-3, "t_align(1e-3)"}}) {
     MeasuredTimeScale scale{label, run.predicted_steps(key).value_or(nan), -1,
                             fmt::format("first snapshot with 1 − align_v1 ≤ {:g} ({})", delta,
@@ -33,12 +32,13 @@ MeasuredTimeScales measure_time_scales(const RunData& run) {
       }
     result.scales.push_back(scale);
   }
-  result.scales.push_back({"t_lin", run.predicted_steps("t_lin").value_or(nan),
-                           loss_drop_step(run), "first step with training loss 10% below its start"});
+  result.scales.push_back({"t_lin", run.predicted_steps("t_lin").value_or(nan), loss_drop_step(run),
+                           "first step with training loss 10% below its start"});
 
   // Orientations at the snapshot nearest the predicted end of the linear stage (else the peak of
   // mean |cos|): the count the multiplicity bound 2p speaks of.
-  const std::string counted = layer.empty() ? (run.layers.empty() ? "" : run.layers.front()) : layer;
+  const std::string counted =
+      layer.empty() ? (run.layers.empty() ? "" : run.layers.front()) : layer;
   if (!counted.empty()) {
     const auto counted_rows = run.rows_of(counted);
     const AnalysisRow* at = nullptr;

@@ -11,9 +11,9 @@
 namespace condense {
 
 struct MeasuredTimeScale {
-  std::string name;       // "t_align(1e-2)", "t_align(1e-3)", "t_lin"
-  double predicted = 0;   // optimizer steps; NaN when not predicted
-  long measured = -1;     // optimizer steps; −1 when not reached
+  std::string name;      // "t_align(1e-2)", "t_align(1e-3)", "t_lin"
+  double predicted = 0;  // optimizer steps; NaN when not predicted
+  long measured = -1;    // optimizer steps; −1 when not reached
   std::string rule;
 };
 

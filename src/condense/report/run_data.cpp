@@ -145,14 +145,16 @@ RunData load_run(const fs::path& root) {
   const RunDirectory dir{root};
   if (!fs::exists(dir.config(), error) && !fs::exists(dir.metrics(), error) &&
       !fs::exists(dir.analysis(), error) && !fs::exists(dir.summary(), error))
-    fail_input("{}: not a run directory (none of config.toml, metrics.csv, analysis.csv, "
-               "summary.json is there)",
-               root.string());
+    fail_input(
+        "{}: not a run directory (none of config.toml, metrics.csv, analysis.csv, "
+        "summary.json is there)",
+        root.string());
 
   RunData run;
   run.root = root;
   run.name = fs::absolute(root).lexically_normal().filename().string();
-  if (run.name.empty()) run.name = fs::absolute(root).lexically_normal().parent_path().filename().string();
+  if (run.name.empty())
+    run.name = fs::absolute(root).lexically_normal().parent_path().filename().string();
   auto& notes = run.notes;
   try_read(dir.config(), notes, [&] { run.config_text = read_file(dir.config()); });
   try_read(dir.summary(), notes,
@@ -179,7 +181,8 @@ RunData load_run(const fs::path& root) {
                                     : ": " + (*run.summary)["message"].get<std::string>()));
 
   run.cosine_steps = step_folders(root / "cosines");
-  if (run.cosine_steps.empty()) notes.push_back("no cosine matrices (cosines/step_<k>/) were written");
+  if (run.cosine_steps.empty())
+    notes.push_back("no cosine matrices (cosines/step_<k>/) were written");
   // Layers in network order: their first appearance in analysis.csv, kept when a matrix exists.
   std::vector<std::string> candidates;
   for (const auto& r : run.analysis)

@@ -3,11 +3,10 @@
 // from a trainer's memory), so that a report can be made for any run, old or interrupted. What is
 // missing or unreadable is listed in `notes`, and everything else is still there to show.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "condense/analysis/records.hpp"
 #include "condense/core/types.hpp"
@@ -25,8 +24,8 @@ struct MetricsLine {
 struct CosineMatrix {
   long step = 0;
   std::string layer;
-  Matrix<double> cosines;      // (M, M), kernels in their own order
-  std::vector<long> order;     // the cluster-sorted kernel order at this step
+  Matrix<double> cosines;   // (M, M), kernels in their own order
+  std::vector<long> order;  // the cluster-sorted kernel order at this step
 };
 
 struct RunData {
@@ -38,7 +37,7 @@ struct RunData {
   std::vector<MetricsLine> metrics;
   std::vector<AnalysisRow> analysis;
   std::vector<std::pair<long, double>> predicted_alignment;  // (step, predicted mean |cos|)
-  std::vector<long> cosine_steps;  // steps with a cosines/step_<k> folder, ascending
+  std::vector<long> cosine_steps;   // steps with a cosines/step_<k> folder, ascending
   std::vector<std::string> layers;  // layers with a cosine matrix (M ≥ 2), in network order
   std::vector<std::string> notes;   // what is missing or could not be read
 

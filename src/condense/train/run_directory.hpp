@@ -11,6 +11,8 @@
 //   RUN/cosines/step_<k>/<layer>.npy      cosine matrix (M, M), <layer>.order.npy, clusters.json
 //   RUN/prediction.json, RUN/v1.npy       the theory's prediction (theory)
 //   RUN/predicted_alignment.csv           step, time, predicted mean |cos(W_β, v₁)| from step 0
+//   RUN/figures/<name>.{png,pdf,gp}       figures and their gnuplot scripts; data/ behind them
+//   RUN/report.html                       the self-contained report (docs/report.md)
 #include <filesystem>
 #include <string>
 
@@ -36,6 +38,8 @@ struct RunDirectory {
   std::filesystem::path prediction() const { return root / "prediction.json"; }
   std::filesystem::path v1() const { return root / "v1.npy"; }
   std::filesystem::path predicted_alignment() const { return root / "predicted_alignment.csv"; }
+  std::filesystem::path figures() const { return root / "figures"; }
+  std::filesystem::path report() const { return root / "report.html"; }
 };
 
 }  // namespace condense
