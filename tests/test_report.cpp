@@ -304,6 +304,49 @@ TEST_F(Report, CompareRejectsBadInput) {
   EXPECT_THAT(r.output, HasSubstr("not a run directory"));
 }
 
+TEST_F(Report, FullyConnectedAndThreeChannelRuns) {
+  // A two-layer FC net on the sin data: the 50 neurons' heatmap, no kernel images.
+  condense::write_file_atomic(root_ / "fc.toml", R"(seed = 0
+[data]
+dataset = "sin"
+train_size = 80
+target = "regression"
+[model]
+conv = []
+hidden = [50]
+activation = "tanh"
+bias = true
+[init]
+std = 0.005
+[train]
+optimizer = "adam"
+lr = 1e-3
+steps = 60
+[track]
+with_bias = true
+)");
+  const fs::path fc = root_ / "fc";
+  auto r =
+      condense_test::run("train " + (root_ / "fc.toml").string() + " --quiet --out " + fc.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(fc / "figures" / "heatmaps_fc1.png"));
+  EXPECT_TRUE(fs::exists(fc / "figures" / "alignment.png"));
+  EXPECT_FALSE(fs::exists(fc / "figures" / "kernels.png"));
+  EXPECT_THAT(condense::read_file(fc / "report.html"), HasSubstr("data-layer=\"fc1\""));
+
+  // Three input channels: the kernels are drawn as RGB images next to v1.
+  const fs::path rgb = root_ / "rgb";
+  r = condense_test::run("train " + (root_ / "tiny.toml").string() + " --quiet --out " +
+                         rgb.string() +
+                         " --set data.dataset=gaussian --set data.gaussian_shape=[3,8,8] "
+                         "--set data.target=onehot --set train.steps=40");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string script = condense::read_file(rgb / "figures" / "kernels.gp");
+  EXPECT_THAT(script, HasSubstr("with rgbimage"));
+  EXPECT_THAT(script, HasSubstr("'v_1'"));
+  EXPECT_GT(fs::file_size(rgb / "figures" / "kernels.png"), 5000u);
+}
+
 TEST(Csv, ReadsFieldsAndNamesBadOnes) {
   const fs::path path =
       fs::temp_directory_path() / ("condense_csv_" + std::to_string(getpid()) + ".csv");

@@ -33,7 +33,7 @@ long npy_header_bytes(const fs::path& path) {
 
 // Tic labels along a kernel axis: every kernel's own index for small layers, else automatic.
 std::string kernel_tics(const std::vector<long>& order, const char* axis) {
-  if (order.size() > 32) return fmt::format("set {0}tics autofreq\nset {0}tics font ',6'\n", axis);
+  if (order.size() > 32) return fmt::format("set {0}tics autofreq\nset {0}tics font ',5'\n", axis);
   // Every kernel's own index when they fit, else every second or fourth.
   const std::size_t every = order.size() <= 10 ? 1 : order.size() <= 20 ? 2 : 4;
   std::vector<std::string> labels;
@@ -378,7 +378,7 @@ std::optional<DrawnFigure> draw_heatmaps(const RunData& run, const std::string& 
   const int rows = int((panels.size() + 5) / 6);
   const double width = std::min(7.5, 0.9 + 1.45 * columns);
   render_figure(figures,
-                {"heatmaps_" + layer, "Cosine heatmaps of " + layer, width, 0.35 + 1.55 * rows,
+                {"heatmaps_" + layer, "Cosine heatmaps of " + layer, width, 0.5 + 1.55 * rows,
                  heatmap_row_body(panels, columns)},
                 options.pdf);
   return DrawnFigure{
@@ -487,7 +487,7 @@ std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int column
   std::string body = fmt::format(
       "unset grid\nset cbrange [-1:1]\nset cbtics 0.5 font ',7'\nset size square\n"
       "set multiplot layout {},{} margins 0.05,0.88,{:.3f},{:.3f} spacing 0.035,{:.3f}\n",
-      rows, columns, 0.12 / rows, 1 - 0.1 / rows, 0.16 / rows);
+      rows, columns, 0.17 / rows, 1 - 0.1 / rows, 0.18 / rows);
   for (std::size_t i = 0; i < panels.size(); ++i) {
     const auto& p = panels[i];
     const long m = p.kernels;
