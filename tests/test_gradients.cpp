@@ -284,6 +284,16 @@ TEST(ModelGradients, TwoLayerCnn) {
   check_model_gradients(spec, 5, LossKind::mse);
 }
 
+TEST(ModelGradients, TwoLayerCnnSingleOutputWithPaddingTwo) {
+  // Stride 1 with padding 2 and output rows of 9 positions (two vector packets and one left
+  // over): the direct convolution and the single-output backward sweep (nn/conv_readout.cpp).
+  ModelSpec spec;
+  spec.input = {2, 6, 5};
+  spec.conv = {{3, 3, 1, 2, Pooling::none}};
+  spec.activations = activations({"sigmoid"});
+  check_model_gradients(spec, 9, LossKind::mse);
+}
+
 TEST(ModelGradients, TwoLayerCnnSeveralOutputsWithoutBias) {
   ModelSpec spec;
   spec.input = {3, 7, 9};

@@ -467,6 +467,18 @@ ModelSpec two_layer_cnn() {
   return spec;
 }
 
+// The same at stride 1 with one output: the direct convolution (no patch matrix), positions
+// left over at the ends of output rows (20 = 2·8 + 4 in float32, 5·4 in float64), and the
+// single-output backward sweep (conv_readout.cpp).
+ModelSpec two_layer_cnn_stride_one() {
+  ModelSpec spec;
+  spec.input = {3, 11, 18};
+  spec.conv = {{7, 3, 1, 1, Pooling::none}};
+  spec.activations = activations({"tanh"});
+  spec.outputs = 1;
+  return spec;
+}
+
 struct TrainingRun {
   int threads = 1;
   int later_threads = 0;  // from the third step on, when set (caches are sized at the first batch)
@@ -552,6 +564,8 @@ TEST_F(ThreadCount, FloatSgdTrainingIsBitIdenticalWithOneAndTwoThreads) {
 TEST_F(ThreadCount, TwoLayerCnnTrainingIsBitIdenticalWithOneAndTwoThreads) {
   expect_same_training<double>(two_layer_cnn(), OptimizerKind::adam, LossKind::mse);
   expect_same_training<float>(two_layer_cnn(), OptimizerKind::gd, LossKind::cross_entropy);
+  expect_same_training<float>(two_layer_cnn_stride_one(), OptimizerKind::adam, LossKind::mse);
+  expect_same_training<double>(two_layer_cnn_stride_one(), OptimizerKind::adam, LossKind::mse);
 }
 
 // Runs one layer forward and backward with its buffers (x, y, dy, dx) starting `shift` elements

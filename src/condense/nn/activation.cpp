@@ -19,30 +19,55 @@ namespace {
 struct Identity {
   static constexpr std::string_view name = "identity";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return x; }
-  template <class T> static T derivative(T, T, T) { return T(1); }
+  static constexpr bool from_output = true;  // σ' needs only y = σ(x)
+  template <class T>
+  static T value(T x, T) {
+    return x;
+  }
+  template <class T>
+  static T derivative(T, T, T) {
+    return T(1);
+  }
 };
 
 struct Tanh {
   static constexpr std::string_view name = "tanh";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return std::tanh(x); }
-  template <class T> static T derivative(T, T y, T) { return T(1) - y * y; }
+  static constexpr bool from_output = true;
+  template <class T>
+  static T value(T x, T) {
+    return std::tanh(x);
+  }
+  template <class T>
+  static T derivative(T, T y, T) {
+    return T(1) - y * y;
+  }
 };
 
 struct Sigmoid {
   static constexpr std::string_view name = "sigmoid";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return T(1) / (T(1) + std::exp(-x)); }
-  template <class T> static T derivative(T, T y, T) { return y * (T(1) - y); }
+  static constexpr bool from_output = true;
+  template <class T>
+  static T value(T x, T) {
+    return T(1) / (T(1) + std::exp(-x));
+  }
+  template <class T>
+  static T derivative(T, T y, T) {
+    return y * (T(1) - y);
+  }
 };
 
 // PyTorch's softplus (beta 1, threshold 20): x itself above the threshold.
 struct Softplus {
   static constexpr std::string_view name = "softplus";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return x > T(20) ? x : std::log1p(std::exp(x)); }
-  template <class T> static T derivative(T x, T, T) {
+  template <class T>
+  static T value(T x, T) {
+    return x > T(20) ? x : std::log1p(std::exp(x));
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
     if (x > T(20)) return T(1);
     const T e = std::exp(x);
     return e / (e + T(1));
@@ -52,27 +77,42 @@ struct Softplus {
 struct Relu {
   static constexpr std::string_view name = "relu";
   static constexpr bool kink = true;
-  template <class T> static T value(T x, T) { return x > T(0) ? x : T(0); }
-  template <class T> static T derivative(T x, T, T) { return x > T(0) ? T(1) : T(0); }
+  template <class T>
+  static T value(T x, T) {
+    return x > T(0) ? x : T(0);
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
+    return x > T(0) ? T(1) : T(0);
+  }
 };
 
 struct LeakyRelu {
   static constexpr std::string_view name = "leaky_relu";
   static constexpr bool kink = true;
-  template <class T> static T value(T x, T slope) { return x > T(0) ? x : slope * x; }
-  template <class T> static T derivative(T x, T, T slope) { return x > T(0) ? T(1) : slope; }
+  template <class T>
+  static T value(T x, T slope) {
+    return x > T(0) ? x : slope * x;
+  }
+  template <class T>
+  static T derivative(T x, T, T slope) {
+    return x > T(0) ? T(1) : slope;
+  }
 };
 
 // The exact (erf) GELU: x Φ(x).
 struct Gelu {
   static constexpr std::string_view name = "gelu";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) {
+  template <class T>
+  static T value(T x, T) {
     return T(0.5) * x * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
   }
-  template <class T> static T derivative(T x, T, T) {
+  template <class T>
+  static T derivative(T x, T, T) {
     const T cdf = T(0.5) * (T(1) + std::erf(x * T(std::numbers::sqrt2 / 2)));
-    const T pdf = std::exp(T(-0.5) * x * x) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+    const T pdf =
+        std::exp(T(-0.5) * x * x) * T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
     return cdf + x * pdf;
   }
 };
@@ -81,8 +121,12 @@ struct Gelu {
 struct Silu {
   static constexpr std::string_view name = "silu";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return x / (T(1) + std::exp(-x)); }
-  template <class T> static T derivative(T x, T, T) {
+  template <class T>
+  static T value(T x, T) {
+    return x / (T(1) + std::exp(-x));
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
     const T s = T(1) / (T(1) + std::exp(-x));
     return s * (T(1) + x * (T(1) - s));
   }
@@ -92,8 +136,12 @@ struct Silu {
 struct XTanh {
   static constexpr std::string_view name = "xtanh";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return x * std::tanh(x); }
-  template <class T> static T derivative(T x, T, T) {
+  template <class T>
+  static T value(T x, T) {
+    return x * std::tanh(x);
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
     const T t = std::tanh(x);
     return t + x * (T(1) - t * t);
   }
@@ -103,8 +151,12 @@ struct XTanh {
 struct X2Tanh {
   static constexpr std::string_view name = "x2tanh";
   static constexpr bool kink = false;
-  template <class T> static T value(T x, T) { return x * x * std::tanh(x); }
-  template <class T> static T derivative(T x, T, T) {
+  template <class T>
+  static T value(T x, T) {
+    return x * x * std::tanh(x);
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
     const T t = std::tanh(x);
     return T(2) * x * t + x * x * (T(1) - t * t);
   }
@@ -118,7 +170,7 @@ constexpr int kBuiltinCount = std::tuple_size_v<Builtins>;
 // element loops below are compiled once per activation and inlined.
 template <class Visitor>
 decltype(auto) dispatch(int index, Visitor&& visit) {
-  return [&]<std::size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+  return [&]<std::size_t... I>(std::index_sequence<I...>)->decltype(auto) {
     using Result = decltype(visit(std::tuple_element_t<0, Builtins>{}));
     if constexpr (std::is_void_v<Result>) {
       ((int(I) == index ? (visit(std::tuple_element_t<I, Builtins>{}), true) : false) || ...);
@@ -128,7 +180,8 @@ decltype(auto) dispatch(int index, Visitor&& visit) {
        ...);
       return result;
     }
-  }(std::make_index_sequence<kBuiltinCount>{});
+  }
+  (std::make_index_sequence<kBuiltinCount>{});
 }
 
 std::string_view builtin_name(int index) {
@@ -141,6 +194,14 @@ std::string Activation::name() const {
   std::string text(builtin_name(index));
   if (text == LeakyRelu::name && parameter != 0.01) text += fmt::format(":{}", parameter);
   return text;
+}
+
+bool Activation::derivative_from_output() const {
+  return dispatch(index, [](auto act) {
+    using Act = decltype(act);
+    if constexpr (requires { Act::from_output; }) return Act::from_output;
+    return false;
+  });
 }
 
 bool Activation::has_kink() const {
@@ -211,11 +272,48 @@ void activation_backward(const Activation& activation, const T* z, const T* h, c
   const T p = T(activation.parameter);
   dispatch(activation.index, [&](auto act) {
     using Act = decltype(act);
+    if constexpr (requires { Act::from_output; }) {
+      // z may be null: the derivative is a function of h alone.
 #pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) dz[i] = dh[i] * Act::derivative(z[i], h[i], p);
+      for (std::size_t i = 0; i < n; ++i) dz[i] = dh[i] * Act::derivative(h[i], h[i], p);
+    } else {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) dz[i] = dh[i] * Act::derivative(z[i], h[i], p);
+    }
   });
 }
 
+template <class T>
+void activation_backward_readout(const Activation& activation, const T* z, const T* h, const T* a,
+                                 T g, T* dz, T* dA, bool first, std::size_t n) {
+  const T p = T(activation.parameter);
+  dispatch(activation.index, [&](auto act) {
+    using Act = decltype(act);
+    // The same operations, in the same order, as dh = Aᵀ·df, activation_backward and
+    // dA += df·hᵀ would do one after another for a single output.
+    if constexpr (requires { Act::from_output; }) {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) dz[i] = (a[i] * g) * Act::derivative(h[i], h[i], p);
+    } else {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) dz[i] = (a[i] * g) * Act::derivative(z[i], h[i], p);
+    }
+    if (first) {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) dA[i] = g * h[i];
+    } else {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) dA[i] += g * h[i];
+    }
+  });
+}
+
+template void activation_backward_readout<float>(const Activation&, const float*, const float*,
+                                                 const float*, float, float*, float*, bool,
+                                                 std::size_t);
+template void activation_backward_readout<double>(const Activation&, const double*, const double*,
+                                                  const double*, double, double*, double*, bool,
+                                                  std::size_t);
 template void activation_forward<float>(const Activation&, const float*, float*, std::size_t);
 template void activation_forward<double>(const Activation&, const double*, double*, std::size_t);
 template void activation_backward<float>(const Activation&, const float*, const float*,

@@ -6,11 +6,35 @@
 // Both keep one fixed order of operations for every element (the sum over the inner dimension
 // runs in order, in vector lanes of a fixed width from the row's first element), so results do
 // not depend on buffer addresses, thread slots or thread counts.
-#include <cstdint>
-
 #include <Eigen/Core>
+#include <cstdint>
+#include <vector>
 
 namespace condense::conv_kernels {
+
+// The output positions of a stride-1 convolution as the weight-gradient kernel visits them:
+// packet_out[i] = y·Wo + x and packet_in[i] = y·Wp + x for every full vector packet of every
+// output row, then rest_out/rest_in for the positions left over at the rows' ends.
+struct DirectPositions {
+  std::vector<int> packet_out, packet_in, rest_out, rest_in;
+  template <class T>
+  static DirectPositions make(int Ho, int Wo, int Wp) {
+    constexpr int P = Eigen::internal::packet_traits<T>::size;
+    DirectPositions p;
+    for (int y = 0; y < Ho; ++y) {
+      int x = 0;
+      for (; x + P <= Wo; x += P) {
+        p.packet_out.push_back(y * Wo + x);
+        p.packet_in.push_back(y * Wp + x);
+      }
+      for (; x < Wo; ++x) {
+        p.rest_out.push_back(y * Wo + x);
+        p.rest_in.push_back(y * Wp + x);
+      }
+    }
+    return p;
+  }
+};
 
 namespace detail {
 
@@ -94,15 +118,171 @@ inline void nt_block(int L, const T* a, std::int64_t lda, const T* b, std::int64
 }
 
 template <class T, int RB>
-inline void nt_rows(int S, int L, const T* a, std::int64_t lda, const T* b, std::int64_t ldb,
-                    T* c, std::int64_t ldc) {
+inline void nt_rows(int S, int L, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c,
+                    std::int64_t ldc) {
   int s = 0;
   for (; s + 3 <= S; s += 3) nt_block<T, RB, 3>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
   if (S - s == 2) nt_block<T, RB, 2>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
   if (S - s == 1) nt_block<T, RB, 1>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
 }
 
+// Direct stride-1 convolution: row r of A times the patches read in place from a zero-padded
+// input xp (C, Hp, Wp). The patch entry d = (c, i, j) of output position (y, x) is
+// xp[offsets[d] + y·Wp + x] with offsets[d] = (c·Hp + i)·Wp + j: columns x of one output row are
+// consecutive in memory, so the loads are those of nn_block with row d starting at offsets[d].
+template <class T, int RB, int COLS>
+inline void direct_block(int D, const T* a, std::int64_t lda, const int* offsets, const T* xrow,
+                         T* c, std::int64_t ldc, const T* bias) {
+  using namespace Eigen::internal;
+  constexpr int P = kLanes<T>;
+  constexpr int NP = COLS / P;
+  Packet<T> acc[RB][NP];
+  for (int r = 0; r < RB; ++r)
+    for (int j = 0; j < NP; ++j) acc[r][j] = pset1<Packet<T>>(bias ? bias[r] : T(0));
+  for (int d = 0; d < D; ++d) {
+    const T* b = xrow + offsets[d];
+    Packet<T> bv[NP];
+    for (int j = 0; j < NP; ++j) bv[j] = ploadu<Packet<T>>(b + j * P);
+    for (int r = 0; r < RB; ++r) {
+      const Packet<T> w = pset1<Packet<T>>(a[r * lda + d]);
+      for (int j = 0; j < NP; ++j) acc[r][j] = pmadd(w, bv[j], acc[r][j]);
+    }
+  }
+  for (int r = 0; r < RB; ++r)
+    for (int j = 0; j < NP; ++j) pstoreu(c + r * ldc + j * P, acc[r][j]);
+}
+
+template <class T, int RB>
+inline void direct_rows(int D, int Ho, int Wo, int Wp, const T* a, std::int64_t lda,
+                        const int* offsets, const T* xp, T* c, std::int64_t ldc, const T* bias) {
+  constexpr int P = kLanes<T>;
+  for (int y = 0; y < Ho; ++y) {
+    const T* xrow = xp + std::int64_t(y) * Wp;
+    T* crow = c + std::int64_t(y) * Wo;
+    int x = 0;
+    for (; x + 2 * P <= Wo; x += 2 * P)
+      direct_block<T, RB, 2 * P>(D, a, lda, offsets, xrow + x, crow + x, ldc, bias);
+    for (; x + P <= Wo; x += P)
+      direct_block<T, RB, P>(D, a, lda, offsets, xrow + x, crow + x, ldc, bias);
+    for (; x < Wo; ++x)
+      for (int r = 0; r < RB; ++r) {
+        T sum = bias ? bias[r] : T(0);
+        for (int d = 0; d < D; ++d) sum += a[r * lda + d] * xrow[offsets[d] + x];
+        crow[r * ldc + x] = sum;
+      }
+  }
+}
+
+// Rows [0, RB) of dZ × patch rows [0, SB) read in place (offsets as for direct_block):
+// C[r, s] += Σ_q dZ[r, q] · xp[offsets[s] + at(q)], over output positions q. The positions come
+// as a DirectPositions list: the vector packets of every output row first, then the rows'
+// remainders one by one, so that the order of the sum is fixed by the geometry alone. One flat
+// loop over packets keeps the accumulators in registers (a loop over rows spilled them).
+template <class T, int RB, int SB>
+inline void direct_nt_block(const DirectPositions& positions, const T* a, std::int64_t lda,
+                            const int* offsets, const T* xp, T* c, std::int64_t ldc) {
+  using namespace Eigen::internal;
+  const T* bs[SB];
+  for (int s = 0; s < SB; ++s) bs[s] = xp + offsets[s];
+  Packet<T> acc[RB][SB];
+  for (int r = 0; r < RB; ++r)
+    for (int s = 0; s < SB; ++s) acc[r][s] = pset1<Packet<T>>(T(0));
+  const int packets = int(positions.packet_out.size());
+  const int* out = positions.packet_out.data();
+  const int* in = positions.packet_in.data();
+  for (int q = 0; q < packets; ++q) {
+    Packet<T> bv[SB];
+    for (int s = 0; s < SB; ++s) bv[s] = ploadu<Packet<T>>(bs[s] + in[q]);
+    for (int r = 0; r < RB; ++r) {
+      const Packet<T> av = ploadu<Packet<T>>(a + r * lda + out[q]);
+      for (int s = 0; s < SB; ++s) acc[r][s] = pmadd(av, bv[s], acc[r][s]);
+    }
+  }
+  T sum[RB][SB];
+  for (int r = 0; r < RB; ++r)
+    for (int s = 0; s < SB; ++s) sum[r][s] = predux(acc[r][s]);
+  for (std::size_t q = 0; q < positions.rest_out.size(); ++q)
+    for (int r = 0; r < RB; ++r)
+      for (int s = 0; s < SB; ++s)
+        sum[r][s] += a[r * lda + positions.rest_out[q]] * bs[s][positions.rest_in[q]];
+  for (int r = 0; r < RB; ++r)
+    for (int s = 0; s < SB; ++s) c[r * ldc + s] += sum[r][s];
+}
+
+template <class T, int RB>
+inline void direct_nt_rows(int S, const DirectPositions& positions, const T* a, std::int64_t lda,
+                           const int* offsets, const T* xp, T* c, std::int64_t ldc) {
+  int s = 0;
+  for (; s + 3 <= S; s += 3)
+    direct_nt_block<T, RB, 3>(positions, a, lda, offsets + s, xp, c + s, ldc);
+  if (S - s == 2) direct_nt_block<T, RB, 2>(positions, a, lda, offsets + s, xp, c + s, ldc);
+  if (S - s == 1) direct_nt_block<T, RB, 1>(positions, a, lda, offsets + s, xp, c + s, ldc);
+}
+
 }  // namespace detail
+
+// Stride-1 convolution of one zero-padded sample xp: (C, Hp, Wp), without a patch matrix.
+// Z (R × Ho·Wo) = A (R × D) · P + bias, where P's row d is read at xp + offsets[d] (see
+// detail::direct_block). Each element sums over d in order from the bias, as multiply() does on
+// the patch matrix; where both use vector lanes for an element the two give the same bits.
+template <class T>
+void multiply_direct(int R, int D, int Ho, int Wo, int Wp, const T* a, const int* offsets,
+                     const T* xp, T* c, const T* bias) {
+  constexpr int kRows = 6;
+  const std::int64_t L = std::int64_t(Ho) * Wo;
+  int r = 0;
+  for (; r + kRows <= R; r += kRows)
+    detail::direct_rows<T, kRows>(D, Ho, Wo, Wp, a + r * D, D, offsets, xp, c + r * L, L,
+                                  bias ? bias + r : nullptr);
+  const T* ar = a + r * D;
+  T* cr = c + r * L;
+  const T* br = bias ? bias + r : nullptr;
+  switch (R - r) {
+    case 5:
+      detail::direct_rows<T, 5>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      break;
+    case 4:
+      detail::direct_rows<T, 4>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      break;
+    case 3:
+      detail::direct_rows<T, 3>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      break;
+    case 2:
+      detail::direct_rows<T, 2>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      break;
+    case 1:
+      detail::direct_rows<T, 1>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      break;
+    default:
+      break;
+  }
+}
+
+// dW (R × S) += dZ (R × Ho·Wo) · Pᵀ for a stride-1 convolution, P read in place from the padded
+// sample as in multiply_direct; `positions` = DirectPositions::make<T>(Ho, Wo, Wp).
+template <class T>
+void multiply_add_transposed_direct(int R, int S, const DirectPositions& positions, std::int64_t L,
+                                    const T* dz, const int* offsets, const T* xp, T* c) {
+  constexpr int kRows = 4;
+  int r = 0;
+  for (; r + kRows <= R; r += kRows)
+    detail::direct_nt_rows<T, kRows>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
+  const T* ar = dz + r * L;
+  T* cr = c + r * S;
+  switch (R - r) {
+    case 3:
+      detail::direct_nt_rows<T, 3>(S, positions, ar, L, offsets, xp, cr, S);
+      break;
+    case 2:
+      detail::direct_nt_rows<T, 2>(S, positions, ar, L, offsets, xp, cr, S);
+      break;
+    case 1:
+      detail::direct_nt_rows<T, 1>(S, positions, ar, L, offsets, xp, cr, S);
+      break;
+    default:
+      break;
+  }
+}
 
 // C (R × L) = A (R × D) · B (D × L), plus C itself when `accumulate`, else plus bias[r] on row r
 // (bias may be null). A's element (r, d) is a[r·a_rs + d·a_cs], so A may be a transpose; B and C
@@ -119,12 +299,23 @@ void multiply(int R, int D, int L, const T* a, std::int64_t a_rs, std::int64_t a
   T* cr = c + r * ldc;
   const T* br = bias ? bias + r : nullptr;
   switch (R - r) {
-    case 5: detail::nn_rows<T, 5>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate); break;
-    case 4: detail::nn_rows<T, 4>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate); break;
-    case 3: detail::nn_rows<T, 3>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate); break;
-    case 2: detail::nn_rows<T, 2>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate); break;
-    case 1: detail::nn_rows<T, 1>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate); break;
-    default: break;
+    case 5:
+      detail::nn_rows<T, 5>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
+      break;
+    case 4:
+      detail::nn_rows<T, 4>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
+      break;
+    case 3:
+      detail::nn_rows<T, 3>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
+      break;
+    case 2:
+      detail::nn_rows<T, 2>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
+      break;
+    case 1:
+      detail::nn_rows<T, 1>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
+      break;
+    default:
+      break;
   }
 }
 
@@ -139,10 +330,17 @@ void multiply_add_transposed(int R, int S, int L, const T* a, std::int64_t lda, 
   const T* ar = a + r * lda;
   T* cr = c + r * ldc;
   switch (R - r) {
-    case 3: detail::nt_rows<T, 3>(S, L, ar, lda, b, ldb, cr, ldc); break;
-    case 2: detail::nt_rows<T, 2>(S, L, ar, lda, b, ldb, cr, ldc); break;
-    case 1: detail::nt_rows<T, 1>(S, L, ar, lda, b, ldb, cr, ldc); break;
-    default: break;
+    case 3:
+      detail::nt_rows<T, 3>(S, L, ar, lda, b, ldb, cr, ldc);
+      break;
+    case 2:
+      detail::nt_rows<T, 2>(S, L, ar, lda, b, ldb, cr, ldc);
+      break;
+    case 1:
+      detail::nt_rows<T, 1>(S, L, ar, lda, b, ldb, cr, ldc);
+      break;
+    default:
+      break;
   }
 }
 

@@ -7,15 +7,17 @@
 //   backward, per sample:  dH = Aᵀ df,  dZ = σ'(Z) ⊙ dH,
 //                          dA += df vec(H)ᵀ,  dc += df,  dW += dZ Pᵀ,  db += Σ_q dZ[:, q]
 //
-// with P the sample's patch matrix (conv2d.hpp). The layers keep their parameters, names and
-// outputs (z and h are still written to the model's buffers, so layer outputs stay readable);
-// only the order of the work changes. dH and dZ never leave the thread's scratch.
+// with P the sample's patch matrix (conv2d.hpp). The layers keep their parameters and names;
+// only the order of the work changes. dH and dZ never leave the thread's scratch, and neither
+// does Z when σ' is a function of H alone (tanh, sigmoid, identity): then the conv layer's output
+// is not kept (keeps_z() is false) and the step moves a quarter fewer bytes through memory.
 //
 // Gradients are summed per chunk of a fixed number of samples, then over chunks in chunk order,
 // so results do not depend on the thread count (core/parallel.hpp).
 #include <vector>
 
 #include "condense/nn/conv2d.hpp"
+#include "condense/nn/conv_kernels.hpp"
 #include "condense/nn/elementwise.hpp"
 #include "condense/nn/linear.hpp"
 
@@ -26,24 +28,31 @@ class ConvReadout {
  public:
   ConvReadout(Conv2d<T>& conv, ActivationLayer<T>& activation, Linear<T>& readout);
 
-  // x: (N, C, H, W) → z: (N, M, Ho, Wo), h = σ(z), f: (N, K)
+  // x: (N, C, H, W) → z: (N, M, Ho, Wo) (written only when keeps_z()), h = σ(z), f: (N, K)
   void forward(ParameterStore<T>& store, const T* x, T* z, T* h, T* f, int N, bool same_input);
   // df: (N, K) → dW: (M, C, k, k) +=, db: (M) +=, dA: (K, M·Ho·Wo) +=, dc: (K) +=
   void backward(ParameterStore<T>& store, const T* x, const T* z, const T* h, const T* df, int N);
+  // Whether the last forward wrote z (the activation's derivative needs it).
+  bool keeps_z() const { return keeps_z_; }
 
  private:
   void reserve_scratch();
+  void pad(const T* x, T* xp) const;
 
   Conv2d<T>& conv_;
   ActivationLayer<T>& activation_;
   Linear<T>& readout_;
-  int slots_ = 0;                  // threads the scratch is sized for
-  std::size_t slot_size_ = 0;      // elements per thread, a multiple of 64 bytes
+  int slots_ = 0;              // threads the scratch is sized for
+  std::size_t slot_size_ = 0;  // elements per thread, a multiple of 64 bytes
   // Per thread: patches (K·L), dH (M·L), dZ (M·L), each at a 64-byte boundary, so that a chunk's
   // arithmetic does not depend on which thread's slot it uses.
   std::vector<T, Eigen::aligned_allocator<T>> thread_scratch_;
-  std::vector<T> chunk_grads_;     // (chunks, M·K + M + K·M·L + K)
-  const T* patches_ = nullptr;     // the conv layer's kept patches of the last forward, or null
+  std::vector<T> chunk_grads_;  // (chunks, M·K + M + K·M·L + K)
+  const T* patches_ = nullptr;  // the conv layer's kept patches of the last forward, or null
+  bool keeps_z_ = true;
+  bool direct_ = false;       // stride 1: no patch matrix (conv_kernels::multiply_direct)
+  std::vector<int> offsets_;  // (K): where patch row d starts in the padded sample
+  conv_kernels::DirectPositions positions_;
 };
 
 }  // namespace condense

@@ -108,7 +108,7 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
     T* h = buffers_[1].data();
     T* f = buffers_[2].data();
     conv_readout_->forward(parameters_, x, z, h, f, N, same_input);
-    outputs_ = {z, h, h, f};
+    outputs_ = {conv_readout_->keeps_z() ? z : nullptr, h, h, f};
     return f;
   }
   const T* in = x;

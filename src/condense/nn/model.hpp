@@ -34,7 +34,8 @@ class Model {
   // df: (N, outputs) = dL/df for the last forward → adds dL/dθ into parameters().grads().
   void backward(const T* df);
 
-  // The output of layer i after the last forward: (N, layer i's output shape).
+  // The output of layer i after the last forward: (N, layer i's output shape); null for the conv
+  // layer of a fused two-layer CNN whose activation does not need it (conv_readout.hpp).
   const T* layer_output(int i) const { return outputs_[std::size_t(i)]; }
 
  private:
