@@ -121,7 +121,7 @@ void Conv2d<T>::reserve(int batch) {
   const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
   const std::size_t threads = std::size_t(thread_count());
   capacity_ = batch;
-  if (std::size_t(batch) * KL * sizeof(T) <= kPatchCacheBytes) {
+  if (keep_patches_ && std::size_t(batch) * KL * sizeof(T) <= kPatchCacheBytes) {
     batch_patches_.assign(std::size_t(batch) * KL, T(0));
   } else {
     batch_patches_.clear();

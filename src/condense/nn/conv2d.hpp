@@ -52,6 +52,9 @@ class Conv2d final : public Layer<T> {
   // `same_input` lets the kept ones serve; null when the batch is too large to keep them (callers
   // then build each sample's patches with im2col). Valid until the next call with another input.
   const T* batch_patches(const T* x, int N, bool same_input);
+  // Whether reserve() keeps a batch's patches at all; the fused two-layer CNN at stride 1 reads
+  // its patches in place (conv_readout.hpp) and turns this off.
+  void keep_patches(bool keep) { keep_patches_ = keep; }
 
  private:
   const T* sample_patches(const T* x, int n, T* scratch) const;
@@ -63,11 +66,12 @@ class Conv2d final : public Layer<T> {
   // Cache: patches of the whole batch, kept between calls while the input is the same.
   std::vector<T> batch_patches_;  // (N, K, L), empty when the batch is too large to keep
   bool batch_patches_valid_ = false;
+  bool keep_patches_ = true;
   // Scratch, one slot per thread: a patch matrix and its gradient.
-  std::vector<T> thread_patches_;       // (threads, K, L)
-  std::vector<T> thread_patch_grads_;   // (threads, K, L)
+  std::vector<T> thread_patches_;      // (threads, K, L)
+  std::vector<T> thread_patch_grads_;  // (threads, K, L)
   // Per-chunk partial parameter gradients, summed in chunk order (core/parallel.hpp).
-  std::vector<T> chunk_grads_;          // (chunks, M·K + M)
+  std::vector<T> chunk_grads_;  // (chunks, M·K + M)
 };
 
 }  // namespace condense

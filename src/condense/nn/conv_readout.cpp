@@ -29,6 +29,7 @@ ConvReadout<T>::ConvReadout(Conv2d<T>& conv, ActivationLayer<T>& activation, Lin
   // Stride 1: the patches are read in place from the zero-padded sample (conv_kernels.hpp),
   // which sits in L1 where a patch matrix would not.
   direct_ = g.stride == 1;
+  conv_.keep_patches(!direct_);
   if (direct_) {
     const int Hp = g.in_height + 2 * g.padding, Wp = g.in_width + 2 * g.padding;
     for (int c = 0; c < g.in_channels; ++c)
@@ -62,141 +63,211 @@ void ConvReadout<T>::reserve_scratch() {
   if (thread_count() <= slots_) return;
   slots_ = thread_count();
   const ConvGeometry& g = conv_.geometry();
-  slot_size_ = padded<T>(std::int64_t(g.patch_size()) * g.positions()) +
-               2 * padded<T>(std::int64_t(g.out_channels) * g.positions());
+  const std::int64_t ML = std::int64_t(g.out_channels) * g.positions();
+  slot_size_ = padded<T>(std::int64_t(g.patch_size()) * g.positions()) + 4 * padded<T>(ML);
   thread_scratch_.assign(std::size_t(slots_) * slot_size_, T(0));
+}
+
+template <class T>
+typename ConvReadout<T>::Slot ConvReadout<T>::slot() {
+  const ConvGeometry& g = conv_.geometry();
+  const std::int64_t ML = std::int64_t(g.out_channels) * g.positions();
+  T* base = thread_scratch_.data() + std::size_t(thread_index()) * slot_size_;
+  Slot s;
+  s.input = base;
+  s.z = base + padded<T>(std::int64_t(g.patch_size()) * g.positions());
+  s.h = s.z + padded<T>(ML);
+  s.dh = s.h + padded<T>(ML);
+  s.dz = s.dh + padded<T>(ML);
+  return s;
+}
+
+template <class T>
+void ConvReadout<T>::Pass::begin(ConvReadout& owner, ParameterStore<T>& store, int batch) {
+  const ConvGeometry& g = owner.conv_.geometry();
+  M = g.out_channels;
+  K = g.patch_size();
+  L = g.positions();
+  outputs = owner.readout_.output_shape().channels;
+  ML = std::int64_t(M) * L;
+  KL = std::int64_t(K) * L;
+  N = batch;
+  weight = store.value(owner.conv_.weight_id());
+  bias = owner.conv_.has_bias() ? store.value(owner.conv_.bias_id()) : nullptr;
+  readout = store.value(owner.readout_.weight_id());
+  readout_bias = owner.readout_.has_bias() ? store.value(owner.readout_.bias_id()) : nullptr;
+  conv_size = std::int64_t(M) * K;
+  readout_size = outputs * ML;
+  chunk_size = conv_size + M + readout_size + outputs;
+  chunks = (N + kSamplesPerChunk - 1) / kSamplesPerChunk;
+}
+
+template <class T>
+const T* ConvReadout<T>::sample_input(const T* x, std::int64_t n, const Slot& s) const {
+  const ConvGeometry& g = conv_.geometry();
+  const T* xn = x + n * conv_.input_shape().size();
+  if (direct_) {
+    pad(xn, s.input);
+    return s.input;
+  }
+  const std::int64_t KL = std::int64_t(g.patch_size()) * g.positions();
+  if (patches_) return patches_ + n * KL;
+  im2col(g, xn, s.input);
+  return s.input;
+}
+
+template <class T>
+void ConvReadout<T>::sample_forward(const Pass& p, const T* input, T* zn, T* hn, T* fn) const {
+  const ConvGeometry& g = conv_.geometry();
+  if (direct_)
+    conv_kernels::multiply_direct<T>(p.M, p.K, g.out_height(), g.out_width(),
+                                     g.in_width + 2 * g.padding, p.weight, offsets_.data(), input,
+                                     zn, p.bias);
+  else
+    conv_kernels::multiply<T>(p.M, p.K, p.L, p.weight, p.K, 1, input, p.L, zn, p.L, p.bias, false);
+  activation_forward(activation_.activation(), zn, hn, std::size_t(p.ML));
+  VectorMap<T> out(fn, p.outputs);
+  out.noalias() = ConstMatrixMap<T>(p.readout, p.outputs, p.ML) * ConstVectorMap<T>(hn, p.ML);
+  if (p.readout_bias) out += ConstVectorMap<T>(p.readout_bias, p.outputs);
+}
+
+template <class T>
+void ConvReadout<T>::sample_backward(const Pass& p, const T* input, const T* zn, const T* hn,
+                                     const T* dfn, bool first, const Slot& s, T* partial) const {
+  const ConvGeometry& g = conv_.geometry();
+  const Activation& activation = activation_.activation();
+  MatrixMap<T> dW(partial, p.M, p.K);
+  VectorMap<T> db(partial + p.conv_size, p.M);
+  MatrixMap<T> dA(partial + p.conv_size + p.M, p.outputs, p.ML);
+  VectorMap<T> dc(partial + p.conv_size + p.M + p.readout_size, p.outputs);
+  if (p.outputs == 1) {
+    // dH = a·df, dZ = σ'(Z) ⊙ dH and dA += df·H in one sweep over the sample.
+    activation_backward_readout(activation, zn, hn, p.readout, dfn[0], s.dz, dA.data(), first,
+                                std::size_t(p.ML));
+  } else {
+    ConstVectorMap<T> df(dfn, p.outputs);
+    VectorMap<T>(s.dh, p.ML).noalias() =
+        ConstMatrixMap<T>(p.readout, p.outputs, p.ML).transpose() * df;
+    activation_backward(activation, zn, hn, s.dh, s.dz, std::size_t(p.ML));
+    dA.noalias() += df * ConstVectorMap<T>(hn, p.ML).transpose();
+  }
+  dc += ConstVectorMap<T>(dfn, p.outputs);
+  if (direct_)
+    conv_kernels::multiply_add_transposed_direct<T>(p.M, p.K, positions_, p.L, s.dz,
+                                                    offsets_.data(), input, dW.data());
+  else
+    conv_kernels::multiply_add_transposed<T>(p.M, p.K, p.L, s.dz, p.L, input, p.L, dW.data(), p.K);
+  if (conv_.has_bias())
+    for (int m = 0; m < p.M; ++m) {
+      const T* row = s.dz + std::int64_t(m) * p.L;
+      T sum = 0;
+      for (int q = 0; q < p.L; ++q) sum += row[q];
+      db[m] += sum;
+    }
+  (void)g;
+}
+
+template <class T>
+T* ConvReadout<T>::begin_chunk(const Pass& p, std::int64_t c) {
+  T* partial = chunk_grads_.data() + c * p.chunk_size;
+  // A single output writes its dA partial at the chunk's first sample; only the rest is zeroed.
+  std::fill(partial, partial + p.conv_size + p.M, T(0));
+  std::fill(partial + p.conv_size + p.M + (p.outputs == 1 ? p.readout_size : 0),
+            partial + p.chunk_size, T(0));
+  return partial;
+}
+
+template <class T>
+void ConvReadout<T>::sum_chunks(const Pass& p, ParameterStore<T>& store) {
+  // Sum the chunks in order, each segment into its gradient.
+  auto sum = [&](std::int64_t offset, std::int64_t size, T* grad) {
+    parallel_blocks(
+        size, 4096,
+        [&](std::int64_t begin, std::int64_t stop) {
+          for (std::int64_t c = 0; c < p.chunks; ++c) {
+            const T* partial = chunk_grads_.data() + c * p.chunk_size + offset;
+            for (std::int64_t i = begin; i < stop; ++i) grad[i] += partial[i];
+          }
+        },
+        p.chunks * size);
+  };
+  sum(0, p.conv_size, store.grad(conv_.weight_id()));
+  if (conv_.has_bias()) sum(p.conv_size, p.M, store.grad(conv_.bias_id()));
+  sum(p.conv_size + p.M, p.readout_size, store.grad(readout_.weight_id()));
+  if (readout_.has_bias())
+    sum(p.conv_size + p.M + p.readout_size, p.outputs, store.grad(readout_.bias_id()));
 }
 
 template <class T>
 void ConvReadout<T>::forward(ParameterStore<T>& store, const T* x, T* z, T* h, T* f, int N,
                              bool same_input) {
   reserve_scratch();
-  const ConvGeometry& g = conv_.geometry();
-  const int M = g.out_channels, K = g.patch_size(), L = g.positions();
-  const int outputs = readout_.output_shape().channels;
-  const std::int64_t ML = std::int64_t(M) * L, KL = std::int64_t(K) * L;
   patches_ = direct_ ? nullptr : conv_.batch_patches(x, N, same_input);
-  const T* weight = store.value(conv_.weight_id());
-  ConstMatrixMap<T> readout(store.value(readout_.weight_id()), outputs, ML);
-  const T* bias = conv_.has_bias() ? store.value(conv_.bias_id()) : nullptr;
-  const T* readout_bias = readout_.has_bias() ? store.value(readout_.bias_id()) : nullptr;
-  const Activation& activation = activation_.activation();
-  const int Ho = g.out_height(), Wo = g.out_width(), Wp = g.in_width + 2 * g.padding;
+  Pass p;
+  p.begin(*this, store, N);
   parallel_for(
       N,
       [&](std::int64_t n) {
-        T* scratch = thread_scratch_.data() + std::size_t(thread_index()) * slot_size_;
+        const Slot s = slot();
         // z stays in the thread's scratch unless backward needs it (σ' not a function of h).
-        T* zn = keeps_z_ ? z + n * ML : scratch + padded<T>(KL);
-        if (direct_) {
-          pad(x + n * conv_.input_shape().size(), scratch);
-          conv_kernels::multiply_direct<T>(M, K, Ho, Wo, Wp, weight, offsets_.data(), scratch, zn,
-                                           bias);
-        } else {
-          const T* patches = patches_ ? patches_ + n * KL : nullptr;
-          if (!patches) {
-            im2col(g, x + n * conv_.input_shape().size(), scratch);
-            patches = scratch;
-          }
-          conv_kernels::multiply<T>(M, K, L, weight, K, 1, patches, L, zn, L, bias, false);
-        }
-        activation_forward(activation, zn, h + n * ML, std::size_t(ML));
-        VectorMap<T> out(f + n * outputs, outputs);
-        out.noalias() = readout * ConstVectorMap<T>(h + n * ML, ML);
-        if (readout_bias) out += ConstVectorMap<T>(readout_bias, outputs);
+        sample_forward(p, sample_input(x, n, s), keeps_z_ ? z + n * p.ML : s.z, h + n * p.ML,
+                       f + n * p.outputs);
       },
-      std::int64_t(N) * M * K * L);
+      std::int64_t(N) * p.M * p.K * p.L);
 }
 
 template <class T>
 void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, const T* h,
                               const T* df, int N) {
   reserve_scratch();
-  const ConvGeometry& g = conv_.geometry();
-  const int M = g.out_channels, K = g.patch_size(), L = g.positions();
-  const int outputs = readout_.output_shape().channels;
-  const std::int64_t ML = std::int64_t(M) * L, KL = std::int64_t(K) * L;
-  // One chunk's partial gradients: conv weight, conv bias, readout weight, readout bias.
-  const std::int64_t conv_size = std::int64_t(M) * K, readout_size = outputs * ML;
-  const std::int64_t chunk_size = conv_size + M + readout_size + outputs;
-  const std::int64_t chunks = (N + kSamplesPerChunk - 1) / kSamplesPerChunk;
-  if (chunk_grads_.size() < std::size_t(chunks * chunk_size))
-    chunk_grads_.resize(std::size_t(chunks * chunk_size));
-  ConstMatrixMap<T> readout(store.value(readout_.weight_id()), outputs, ML);
-  const Activation& activation = activation_.activation();
+  Pass p;
+  p.begin(*this, store, N);
+  if (chunk_grads_.size() < std::size_t(p.chunks * p.chunk_size))
+    chunk_grads_.resize(std::size_t(p.chunks * p.chunk_size));
   parallel_for(
-      chunks,
+      p.chunks,
       [&](std::int64_t c) {
-        T* scratch = thread_scratch_.data() + std::size_t(thread_index()) * slot_size_;
-        T* dh = scratch + padded<T>(KL);
-        T* dz = dh + padded<T>(ML);
-        T* partial = chunk_grads_.data() + c * chunk_size;
-        MatrixMap<T> dW(partial, M, K);
-        VectorMap<T> db(partial + conv_size, M);
-        MatrixMap<T> dA(partial + conv_size + M, outputs, ML);
-        VectorMap<T> dc(partial + conv_size + M + readout_size, outputs);
+        const Slot s = slot();
+        T* partial = begin_chunk(p, c);
         const std::int64_t begin = c * kSamplesPerChunk;
-        const std::int64_t end = std::min<std::int64_t>(N, (c + 1) * kSamplesPerChunk);
-        // A single output writes its dA partial at the chunk's first sample; only the rest is
-        // zeroed.
-        const bool single = outputs == 1;
-        std::fill(partial, partial + conv_size + M, T(0));
-        std::fill(partial + conv_size + M + (single ? readout_size : 0), partial + chunk_size,
-                  T(0));
+        const std::int64_t end = std::min<std::int64_t>(N, begin + kSamplesPerChunk);
+        for (std::int64_t n = begin; n < end; ++n)
+          sample_backward(p, sample_input(x, n, s), keeps_z_ ? z + n * p.ML : nullptr, h + n * p.ML,
+                          df + n * p.outputs, n == begin, s, partial);
+      },
+      std::int64_t(N) * p.M * p.K * p.L);
+  sum_chunks(p, store);
+}
+
+template <class T>
+void ConvReadout<T>::forward_backward(ParameterStore<T>& store, const T* x, T* f, T* df, int N,
+                                      bool same_input, const OutputGradient& output_gradient) {
+  reserve_scratch();
+  patches_ = direct_ ? nullptr : conv_.batch_patches(x, N, same_input);
+  Pass p;
+  p.begin(*this, store, N);
+  if (chunk_grads_.size() < std::size_t(p.chunks * p.chunk_size))
+    chunk_grads_.resize(std::size_t(p.chunks * p.chunk_size));
+  // Each sample goes forward and straight back while its z and h sit in the thread's scratch:
+  // the same chunks, the same order of sums, hence the same bits as forward() then backward().
+  parallel_for(
+      p.chunks,
+      [&](std::int64_t c) {
+        const Slot s = slot();
+        T* partial = begin_chunk(p, c);
+        const std::int64_t begin = c * kSamplesPerChunk;
+        const std::int64_t end = std::min<std::int64_t>(N, begin + kSamplesPerChunk);
         for (std::int64_t n = begin; n < end; ++n) {
-          const T* zn = keeps_z_ ? z + n * ML : nullptr;
-          ConstVectorMap<T> dfn(df + n * outputs, outputs);
-          if (single) {
-            // dH = a·df, dZ = σ'(Z) ⊙ dH and dA += df·H in one sweep over the sample.
-            activation_backward_readout(activation, zn, h + n * ML, readout.data(), df[n], dz,
-                                        dA.data(), n == begin, std::size_t(ML));
-          } else {
-            ConstVectorMap<T> hn(h + n * ML, ML);
-            VectorMap<T>(dh, ML).noalias() = readout.transpose() * dfn;
-            activation_backward(activation, zn, h + n * ML, dh, dz, std::size_t(ML));
-            dA.noalias() += dfn * hn.transpose();
-          }
-          dc += dfn;
-          if (direct_) {
-            pad(x + n * conv_.input_shape().size(), scratch);
-            conv_kernels::multiply_add_transposed_direct<T>(M, K, positions_, L, dz,
-                                                            offsets_.data(), scratch, dW.data());
-          } else {
-            const T* patches = patches_ ? patches_ + n * KL : nullptr;
-            if (!patches) {
-              im2col(g, x + n * conv_.input_shape().size(), scratch);
-              patches = scratch;
-            }
-            conv_kernels::multiply_add_transposed<T>(M, K, L, dz, L, patches, L, dW.data(), K);
-          }
-          if (conv_.has_bias())
-            for (int m = 0; m < M; ++m) {
-              const T* row = dz + std::int64_t(m) * L;
-              T sum = 0;
-              for (int q = 0; q < L; ++q) sum += row[q];
-              db[m] += sum;
-            }
+          const T* input = sample_input(x, n, s);
+          T* fn = f + n * p.outputs;
+          T* dfn = df + n * p.outputs;
+          sample_forward(p, input, s.z, s.h, fn);
+          output_gradient(n, fn, dfn);
+          sample_backward(p, input, keeps_z_ ? s.z : nullptr, s.h, dfn, n == begin, s, partial);
         }
       },
-      std::int64_t(N) * M * K * L);
-
-  // Sum the chunks in order, each segment into its gradient.
-  auto sum_chunks = [&](std::int64_t offset, std::int64_t size, T* grad) {
-    parallel_blocks(
-        size, 4096,
-        [&](std::int64_t begin, std::int64_t stop) {
-          for (std::int64_t c = 0; c < chunks; ++c) {
-            const T* partial = chunk_grads_.data() + c * chunk_size + offset;
-            for (std::int64_t i = begin; i < stop; ++i) grad[i] += partial[i];
-          }
-        },
-        chunks * size);
-  };
-  sum_chunks(0, conv_size, store.grad(conv_.weight_id()));
-  if (conv_.has_bias()) sum_chunks(conv_size, M, store.grad(conv_.bias_id()));
-  sum_chunks(conv_size + M, readout_size, store.grad(readout_.weight_id()));
-  if (readout_.has_bias())
-    sum_chunks(conv_size + M + readout_size, outputs, store.grad(readout_.bias_id()));
+      std::int64_t(N) * p.M * p.K * p.L);
+  sum_chunks(p, store);
 }
 
 template class ConvReadout<float>;

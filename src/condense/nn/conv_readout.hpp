@@ -14,6 +14,8 @@
 //
 // Gradients are summed per chunk of a fixed number of samples, then over chunks in chunk order,
 // so results do not depend on the thread count (core/parallel.hpp).
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "condense/nn/conv2d.hpp"
@@ -35,17 +37,49 @@ class ConvReadout {
   // Whether the last forward wrote z (the activation's derivative needs it).
   bool keeps_z() const { return keeps_z_; }
 
+  // dL/df_n: (K) of sample n from its outputs f_n: (K), for a loss that is a sum over samples.
+  using OutputGradient = std::function<void(std::int64_t n, const T* f_n, T* df_n)>;
+  // forward and backward in one pass over the samples: each sample's z and h never leave the
+  // thread's scratch, so the step moves almost nothing through memory. Writes f: (N, K) and
+  // df: (N, K) and adds the gradients, with the same bits as forward, output_gradient on every
+  // sample, then backward.
+  void forward_backward(ParameterStore<T>& store, const T* x, T* f, T* df, int N, bool same_input,
+                        const OutputGradient& output_gradient);
+
  private:
+  // One thread's scratch: the sample's padded input or patches, z, h, dh, dz.
+  struct Slot {
+    T *input, *z, *h, *dh, *dz;
+  };
+  // The sizes and parameter pointers of one pass over a batch.
+  struct Pass {
+    int M = 0, K = 0, L = 0, outputs = 0, N = 0;
+    std::int64_t ML = 0, KL = 0, conv_size = 0, readout_size = 0, chunk_size = 0, chunks = 0;
+    const T *weight = nullptr, *bias = nullptr, *readout = nullptr, *readout_bias = nullptr;
+    void begin(ConvReadout& owner, ParameterStore<T>& store, int batch);
+  };
+
   void reserve_scratch();
+  Slot slot();
   void pad(const T* x, T* xp) const;
+  // Sample n's padded input (direct) or patch matrix, from the kept patches or made in the slot.
+  const T* sample_input(const T* x, std::int64_t n, const Slot& s) const;
+  // z_n = W·P_n + b, h_n = σ(z_n), f_n = A·h_n + c.
+  void sample_forward(const Pass& p, const T* input, T* zn, T* hn, T* fn) const;
+  // Adds sample n's gradients into a chunk's partial sums (the first sample of a chunk writes
+  // the single-output dA instead of adding).
+  void sample_backward(const Pass& p, const T* input, const T* zn, const T* hn, const T* dfn,
+                       bool first, const Slot& s, T* partial) const;
+  T* begin_chunk(const Pass& p, std::int64_t c);
+  void sum_chunks(const Pass& p, ParameterStore<T>& store);
 
   Conv2d<T>& conv_;
   ActivationLayer<T>& activation_;
   Linear<T>& readout_;
   int slots_ = 0;              // threads the scratch is sized for
   std::size_t slot_size_ = 0;  // elements per thread, a multiple of 64 bytes
-  // Per thread: patches (K·L), dH (M·L), dZ (M·L), each at a 64-byte boundary, so that a chunk's
-  // arithmetic does not depend on which thread's slot it uses.
+  // Per thread: patches or padded input (K·L), z, h, dH, dZ (M·L each), each at a 64-byte
+  // boundary, so that a chunk's arithmetic does not depend on which thread's slot it uses.
   std::vector<T, Eigen::aligned_allocator<T>> thread_scratch_;
   std::vector<T> chunk_grads_;  // (chunks, M·K + M + K·M·L + K)
   const T* patches_ = nullptr;  // the conv layer's kept patches of the last forward, or null

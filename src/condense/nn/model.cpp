@@ -18,9 +18,10 @@ Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
     fail_input("model input shape {} has a zero or negative size", to_string(s.input));
   if (s.outputs <= 0) fail_input("model.outputs must be at least 1, got {}", s.outputs);
   if (s.activations.size() != 1 && int(s.activations.size()) != s.activated_layers())
-    fail_input("model.activation lists {} names, but the model has {} conv and hidden layers; give "
-               "one name, or one per layer",
-               s.activations.size(), s.activated_layers());
+    fail_input(
+        "model.activation lists {} names, but the model has {} conv and hidden layers; give "
+        "one name, or one per layer",
+        s.activations.size(), s.activated_layers());
 
   FeatureShape shape = s.input;
   int activated = 0;
@@ -30,8 +31,8 @@ Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
     layers_.push_back(std::make_unique<Conv2d<T>>(name, shape, c.channels, c.kernel, c.stride,
                                                   c.padding, s.bias));
     shape = layers_.back()->output_shape();
-    layers_.push_back(std::make_unique<ActivationLayer<T>>(
-        fmt::format("act{}", activated + 1), shape, s.activation(activated)));
+    layers_.push_back(std::make_unique<ActivationLayer<T>>(fmt::format("act{}", activated + 1),
+                                                           shape, s.activation(activated)));
     ++activated;
     if (c.pool != Pooling::none) {
       layers_.push_back(std::make_unique<Pool2d<T>>(
@@ -89,13 +90,19 @@ void Model<T>::reserve(int batch) {
   buffers_.clear();
   outputs_.assign(layers_.size(), nullptr);
   std::int64_t largest = spec_.input.size();
-  for (const auto& layer : layers_) {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const auto& layer = layers_[i];
     layer->reserve(batch);
     largest = std::max(largest, layer->output_shape().size());
-    if (!layer->is_view()) buffers_.emplace_back(std::size_t(batch * layer->output_shape().size()));
+    // The fused two-layer CNN keeps its conv output only when the activation's derivative needs it.
+    const bool unused = i == 0 && conv_readout_ && !conv_readout_->keeps_z();
+    if (!layer->is_view())
+      buffers_.emplace_back(unused ? 0 : std::size_t(batch * layer->output_shape().size()));
   }
-  grad_a_.assign(std::size_t(batch * largest), T(0));
-  grad_b_.assign(std::size_t(batch * largest), T(0));
+  // The fused pass keeps its input gradients in per-thread scratch (conv_readout.hpp).
+  const std::size_t gradients = conv_readout_ ? 0 : std::size_t(batch * largest);
+  grad_a_.assign(gradients, T(0));
+  grad_b_.assign(gradients, T(0));
 }
 
 template <class T>
@@ -121,6 +128,20 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
     in = out;
   }
   return in;
+}
+
+template <class T>
+const T* Model<T>::forward_backward(
+    const T* x, int N, bool same_input, T* df,
+    const typename ConvReadout<T>::OutputGradient& output_gradient) {
+  if (!conv_readout_) fail_input("forward_backward: the model is not a two-layer CNN");
+  reserve(N);
+  batch_ = N;
+  input_ = x;
+  T* f = buffers_[2].data();
+  conv_readout_->forward_backward(parameters_, x, f, df, N, same_input, output_gradient);
+  outputs_ = {nullptr, nullptr, nullptr, f};
+  return f;
 }
 
 template <class T>

@@ -34,6 +34,14 @@ class Model {
   // df: (N, outputs) = dL/df for the last forward → adds dL/dθ into parameters().grads().
   void backward(const T* df);
 
+  // Whether forward_backward can run this model: the fused two-layer CNN (conv_readout.hpp).
+  bool fuses_step() const { return conv_readout_ != nullptr; }
+  // forward, dL/df of every sample by `output_gradient` into df: (N, outputs), and backward, in
+  // one pass over the samples (losses that are sums over samples); the same bits as forward,
+  // the gradient, then backward, without keeping any layer's output but f.
+  const T* forward_backward(const T* x, int N, bool same_input, T* df,
+                            const typename ConvReadout<T>::OutputGradient& output_gradient);
+
   // The output of layer i after the last forward: (N, layer i's output shape); null for the conv
   // layer of a fused two-layer CNN whose activation does not need it (conv_readout.hpp).
   const T* layer_output(int i) const { return outputs_[std::size_t(i)]; }

@@ -2,9 +2,10 @@
 // Losses and their gradients with respect to the model's outputs f: (N, K).
 //
 //  mse:            R = (1/2N) Σ_i |f_i − y_i|²       (SCIENCE.md §2; note the 1/2 and that the sum
-//                                                     over the K outputs is not averaged — PyTorch's
-//                                                     MSELoss(reduction="mean") is 2R/K)
+//                                                     over the K outputs is not averaged —
+//                                                     PyTorch's MSELoss(reduction="mean") is 2R/K)
 //  cross-entropy:  R = (1/N) Σ_i [log Σ_k e^{f_ik} − f_{i,y_i}]   (PyTorch's CrossEntropyLoss)
+#include <cstdint>
 #include <string>
 
 namespace condense {
@@ -23,8 +24,13 @@ struct Targets {
 
 // Returns R over the batch and writes df: (N, K) = dR/df. Computed in double, whatever T is.
 template <class T>
-double loss_and_gradient(LossKind loss, const T* f, const Targets<T>& targets, int N, int K,
-                         T* df);
+double loss_and_gradient(LossKind loss, const T* f, const Targets<T>& targets, int N, int K, T* df);
+
+// dR/df_n: (K) of sample n alone, the same values loss_and_gradient writes into row n of df
+// (both losses are sums over samples), for steps that go back through each sample at once.
+template <class T>
+void sample_loss_gradient(LossKind loss, const T* f_n, const Targets<T>& targets, std::int64_t n,
+                          int N, int K, T* df_n);
 
 // Loss only (evaluation): same value as loss_and_gradient.
 template <class T>

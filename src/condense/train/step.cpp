@@ -16,15 +16,25 @@ StepResult train_step(Model<T>& model, Optimizer<T>& optimizer, LossKind loss,
   if (df.size() < std::size_t(N) * K) df.resize(std::size_t(N) * K);
 
   model.parameters().zero_grad();
-  const T* f = model.forward(batch.inputs, N, batch.same_as_previous);
   StepResult result;
-  result.loss = loss_and_gradient(loss, f, batch.targets, N, K, df.data());
+  const T* f = nullptr;
+  if (model.fuses_step()) {
+    // The two-layer CNN goes back through each sample as soon as it has gone forward.
+    f = model.forward_backward(batch.inputs, N, batch.same_as_previous, df.data(),
+                               [&](std::int64_t n, const T* f_n, T* df_n) {
+                                 sample_loss_gradient(loss, f_n, batch.targets, n, N, K, df_n);
+                               });
+    result.loss = loss_value(loss, f, batch.targets, N, K);
+  } else {
+    f = model.forward(batch.inputs, N, batch.same_as_previous);
+    result.loss = loss_and_gradient(loss, f, batch.targets, N, K, df.data());
+  }
   const long step = optimizer.steps_taken();
   if (!std::isfinite(result.loss))
-    throw DivergenceError(step, fmt::format("training diverged at step {}: the loss is {}", step,
-                                            result.loss));
+    throw DivergenceError(
+        step, fmt::format("training diverged at step {}: the loss is {}", step, result.loss));
   result.correct = (batch.targets.labels || K == 1) ? count_correct(f, batch.targets, N, K) : 0;
-  model.backward(df.data());
+  if (!model.fuses_step()) model.backward(df.data());
   if (!model.parameters().grads().allFinite())
     throw DivergenceError(step, fmt::format("training diverged at step {}: a gradient is not "
                                             "finite (loss {})",
