@@ -11,14 +11,13 @@ reports medians over rounds and the ratio PyTorch/condense (above 1: condense is
 
 The binary is condense-bench or condense itself (both take `bench --workload ...`).
 
-Debian's python3-torch does its dense products (nn.Linear) through the system BLAS, which is the
-reference (netlib) BLAS unless an optimized one is installed; its convolutions go through oneDNN.
---torch-blas DIR runs PyTorch with the libblas.so.3 found in DIR instead, e.g. OpenBLAS unpacked
-without installing it (installing libopenblas0-pthread switches the system's BLAS for everyone):
+Debian's python3-torch does its dense products (nn.Linear) through the system BLAS and its
+convolutions through oneDNN. scripts/setup.sh installs OpenBLAS (libopenblas0-pthread), which
+Debian then makes the system BLAS; the table names the library libblas.so.3 resolves to.
+--torch-blas DIR runs PyTorch with the libblas.so.3 found in DIR instead, e.g. the reference BLAS:
 
-    apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/openblas
     bench/compare_pytorch.py build-bench/bench/condense-bench \
-        --torch-blas /tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread
+        --torch-blas /usr/lib/x86_64-linux-gnu/blas
 """
 import argparse
 import json
@@ -162,7 +161,7 @@ def main():
 
     header = (f"{'workload':8} {'dtype':8} {'condense ms':>12} {'PyTorch ms':>11} "
               f"{'PyTorch/condense':>17} {'condense % peak':>16}")
-    blas = args.torch_blas or "the system's libblas.so.3"
+    blas = args.torch_blas or os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
     print(f"# threads {args.threads}, {args.warmup} warm-up + {args.steps} timed steps per round, "
           f"{args.rounds} alternating rounds, medians; torch {torch.__version__}, BLAS: {blas}")
     print(header)

@@ -17,8 +17,8 @@ packages=(
   chromium chromium-driver
   # data: the offline default dataset
   dataset-fashion-mnist
-  # PyTorch parity fixtures and side-by-side benchmarks
-  python3 python3-numpy python3-torch
+  # PyTorch parity fixtures and side-by-side benchmarks (PyTorch on OpenBLAS, not the reference BLAS)
+  python3 python3-numpy python3-torch libopenblas0-pthread
 )
 
 sudo_cmd=()

@@ -290,21 +290,26 @@ void activation_backward_readout(const Activation& activation, const T* z, const
   dispatch(activation.index, [&](auto act) {
     using Act = decltype(act);
     // The same operations, in the same order, as dh = Aᵀ·df, activation_backward and
-    // dA += df·hᵀ would do one after another for a single output.
-    if constexpr (requires { Act::from_output; }) {
+    // dA += df·hᵀ would do one after another for a single output. Each element's h is read
+    // before its dz is written, so dz may be h itself.
+    auto sweep = [&](auto keep_dA) {
 #pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) dz[i] = (a[i] * g) * Act::derivative(h[i], h[i], p);
-    } else {
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) dz[i] = (a[i] * g) * Act::derivative(z[i], h[i], p);
-    }
-    if (first) {
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) dA[i] = g * h[i];
-    } else {
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) dA[i] += g * h[i];
-    }
+      for (std::size_t i = 0; i < n; ++i) {
+        const T hi = h[i];
+        const T x = [&] {
+          if constexpr (requires { Act::from_output; })
+            return hi;
+          else
+            return z[i];
+        }();
+        dA[i] = keep_dA ? dA[i] + g * hi : g * hi;
+        dz[i] = (a[i] * g) * Act::derivative(x, hi, p);
+      }
+    };
+    if (first)
+      sweep(std::false_type{});
+    else
+      sweep(std::true_type{});
   });
 }
 

@@ -96,6 +96,40 @@ Conv2d<T>::Conv2d(std::string name, FeatureShape input, int out_channels, int ke
                input.width, padding);
   g_ = {input.channels, out_channels, kernel, stride, padding, input.height, input.width};
   this->output_ = {out_channels, g_.out_height(), g_.out_width()};
+  // Shallow stride-1 layers (first layers) read their patches in place from the padded sample,
+  // which sits in L1, where a patch matrix streamed 27 rows 4 KB apart from memory.
+  direct_ = stride == 1 && g_.patch_size() <= kShallowPatch;
+  if (direct_) {
+    offsets_ = direct_offsets(g_);
+    positions_ = conv_kernels::DirectPositions::make<T>(g_.out_height(), g_.out_width(),
+                                                        g_.in_width + 2 * padding);
+    keep_patches_ = false;
+  }
+}
+
+template <class T>
+void pad_input(const ConvGeometry& g, const T* x, T* xp) {
+  const int H = g.in_height, W = g.in_width, p = g.padding, Hp = H + 2 * p, Wp = W + 2 * p;
+  for (int c = 0; c < g.in_channels; ++c) {
+    T* channel = xp + std::int64_t(c) * Hp * Wp;
+    std::fill(channel, channel + std::int64_t(p) * Wp, T(0));
+    for (int y = 0; y < H; ++y) {
+      T* row = channel + std::int64_t(y + p) * Wp;
+      std::fill(row, row + p, T(0));
+      std::copy(x + (std::int64_t(c) * H + y) * W, x + (std::int64_t(c) * H + y + 1) * W, row + p);
+      std::fill(row + p + W, row + Wp, T(0));
+    }
+    std::fill(channel + std::int64_t(H + p) * Wp, channel + std::int64_t(Hp) * Wp, T(0));
+  }
+}
+
+std::vector<int> direct_offsets(const ConvGeometry& g) {
+  const int Hp = g.in_height + 2 * g.padding, Wp = g.in_width + 2 * g.padding;
+  std::vector<int> offsets;
+  for (int c = 0; c < g.in_channels; ++c)
+    for (int i = 0; i < g.kernel; ++i)
+      for (int j = 0; j < g.kernel; ++j) offsets.push_back((c * Hp + i) * Wp + j);
+  return offsets;
 }
 
 template <class T>
@@ -164,6 +198,17 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
   const std::size_t KL = std::size_t(K) * L;
   const bool reuse = same_input && batch_patches_valid_ && !batch_patches_.empty();
   const T* weight = store.value(weight_id_);
+  if (direct_) {
+    parallel_for(N, [&](std::int64_t n) {
+      T* scratch = thread_patches_.data() + std::size_t(thread_index()) * KL;
+      pad_input(g_, x + std::size_t(n) * this->input_.size(), scratch);
+      conv_kernels::multiply_direct<T>(M, K, g_.out_height(), g_.out_width(),
+                                       g_.in_width + 2 * g_.padding, weight, offsets_.data(),
+                                       scratch, y + std::size_t(n) * M * L,
+                                       bias_ ? store.value(bias_id_) : nullptr);
+    }, std::int64_t(N) * M * K * L);
+    return;
+  }
   parallel_for(N, [&](std::int64_t n) {
     T* scratch = thread_patches_.data() + std::size_t(thread_index()) * KL;
     const T* patches;
@@ -199,10 +244,13 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
     const int end = std::min<int>(N, int(c + 1) * kSamplesPerChunk);
     for (int n = int(c) * kSamplesPerChunk; n < end; ++n) {
       const T* dZ = dy + std::size_t(n) * M * L;
-      const T* patches = sample_patches(x, n, scratch);
-      // The dot-product kernel wins for shallow patches over many positions (first layers);
-      // Eigen's packed product for deep patches over few positions.
-      if (K <= kShallowPatch) {
+      if (direct_) {
+        pad_input(g_, x + std::size_t(n) * this->input_.size(), scratch);
+        conv_kernels::multiply_add_transposed_direct<T>(M, K, positions_, L, dZ, offsets_.data(),
+                                                        scratch, dW.data());
+      } else if (const T* patches = sample_patches(x, n, scratch); K <= kShallowPatch) {
+        // The dot-product kernel wins for shallow patches over many positions (first layers);
+        // Eigen's packed product for deep patches over few positions.
         conv_kernels::multiply_add_transposed<T>(M, K, L, dZ, L, patches, L, dW.data(), K);
       } else {
         dW.noalias() += ConstMatrixMap<T>(dZ, M, L) * ConstMatrixMap<T>(patches, K, L).transpose();
@@ -242,6 +290,8 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
 
 template class Conv2d<float>;
 template class Conv2d<double>;
+template void pad_input<float>(const ConvGeometry&, const float*, float*);
+template void pad_input<double>(const ConvGeometry&, const double*, double*);
 template void im2col<float>(const ConvGeometry&, const float*, float*);
 template void im2col<double>(const ConvGeometry&, const double*, double*);
 template void col2im_add<float>(const ConvGeometry&, const float*, float*);

@@ -7,6 +7,7 @@
 // are built once and kept.
 #include <vector>
 
+#include "condense/nn/conv_kernels.hpp"
 #include "condense/nn/layer.hpp"
 
 namespace condense {
@@ -27,6 +28,14 @@ void im2col(const ConvGeometry& g, const T* x, T* patches);
 // dx: (C, H, W) += the patch gradients dP: (K, L) scattered back.
 template <class T>
 void col2im_add(const ConvGeometry& g, const T* patch_grads, T* dx);
+
+// Stride-1 convolutions read their patches in place from the zero-padded sample
+// (conv_kernels::multiply_direct) instead of a patch matrix.
+// xp: (C, H + 2p, W + 2p) = x: (C, H, W) with a zero border of p; every element is written.
+template <class T>
+void pad_input(const ConvGeometry& g, const T* x, T* xp);
+// offsets[d] for d = (c, i, j): where patch row d starts in the padded sample.
+std::vector<int> direct_offsets(const ConvGeometry& g);
 
 template <class T>
 class Conv2d final : public Layer<T> {
@@ -67,6 +76,10 @@ class Conv2d final : public Layer<T> {
   std::vector<T> batch_patches_;  // (N, K, L), empty when the batch is too large to keep
   bool batch_patches_valid_ = false;
   bool keep_patches_ = true;
+  // Stride 1 with shallow patches: forward and weight gradient without a patch matrix.
+  bool direct_ = false;
+  std::vector<int> offsets_;
+  conv_kernels::DirectPositions positions_;
   // Scratch, one slot per thread: a patch matrix and its gradient.
   std::vector<T> thread_patches_;      // (threads, K, L)
   std::vector<T> thread_patch_grads_;  // (threads, K, L)

@@ -31,29 +31,9 @@ ConvReadout<T>::ConvReadout(Conv2d<T>& conv, ActivationLayer<T>& activation, Lin
   direct_ = g.stride == 1;
   conv_.keep_patches(!direct_);
   if (direct_) {
-    const int Hp = g.in_height + 2 * g.padding, Wp = g.in_width + 2 * g.padding;
-    for (int c = 0; c < g.in_channels; ++c)
-      for (int i = 0; i < g.kernel; ++i)
-        for (int j = 0; j < g.kernel; ++j) offsets_.push_back((c * Hp + i) * Wp + j);
+    offsets_ = direct_offsets(g);
+    const int Wp = g.in_width + 2 * g.padding;
     positions_ = conv_kernels::DirectPositions::make<T>(g.out_height(), g.out_width(), Wp);
-  }
-}
-
-template <class T>
-void ConvReadout<T>::pad(const T* x, T* xp) const {
-  // x: (C, H, W) → xp: (C, H + 2p, W + 2p) with a zero border; every element is written.
-  const ConvGeometry& g = conv_.geometry();
-  const int H = g.in_height, W = g.in_width, p = g.padding, Hp = H + 2 * p, Wp = W + 2 * p;
-  for (int c = 0; c < g.in_channels; ++c) {
-    T* channel = xp + std::int64_t(c) * Hp * Wp;
-    std::fill(channel, channel + std::int64_t(p) * Wp, T(0));
-    for (int y = 0; y < H; ++y) {
-      T* row = channel + std::int64_t(y + p) * Wp;
-      std::fill(row, row + p, T(0));
-      std::copy(x + (std::int64_t(c) * H + y) * W, x + (std::int64_t(c) * H + y + 1) * W, row + p);
-      std::fill(row + p + W, row + Wp, T(0));
-    }
-    std::fill(channel + std::int64_t(H + p) * Wp, channel + std::int64_t(Hp) * Wp, T(0));
   }
 }
 
@@ -107,7 +87,7 @@ const T* ConvReadout<T>::sample_input(const T* x, std::int64_t n, const Slot& s)
   const ConvGeometry& g = conv_.geometry();
   const T* xn = x + n * conv_.input_shape().size();
   if (direct_) {
-    pad(xn, s.input);
+    pad_input(g, xn, s.input);
     return s.input;
   }
   const std::int64_t KL = std::int64_t(g.patch_size()) * g.positions();
@@ -133,7 +113,8 @@ void ConvReadout<T>::sample_forward(const Pass& p, const T* input, T* zn, T* hn,
 
 template <class T>
 void ConvReadout<T>::sample_backward(const Pass& p, const T* input, const T* zn, const T* hn,
-                                     const T* dfn, bool first, const Slot& s, T* partial) const {
+                                     const T* dfn, bool first, const Slot& s, T* dz,
+                                     T* partial) const {
   const ConvGeometry& g = conv_.geometry();
   const Activation& activation = activation_.activation();
   MatrixMap<T> dW(partial, p.M, p.K);
@@ -142,24 +123,24 @@ void ConvReadout<T>::sample_backward(const Pass& p, const T* input, const T* zn,
   VectorMap<T> dc(partial + p.conv_size + p.M + p.readout_size, p.outputs);
   if (p.outputs == 1) {
     // dH = a·df, dZ = σ'(Z) ⊙ dH and dA += df·H in one sweep over the sample.
-    activation_backward_readout(activation, zn, hn, p.readout, dfn[0], s.dz, dA.data(), first,
+    activation_backward_readout(activation, zn, hn, p.readout, dfn[0], dz, dA.data(), first,
                                 std::size_t(p.ML));
   } else {
     ConstVectorMap<T> df(dfn, p.outputs);
     VectorMap<T>(s.dh, p.ML).noalias() =
         ConstMatrixMap<T>(p.readout, p.outputs, p.ML).transpose() * df;
-    activation_backward(activation, zn, hn, s.dh, s.dz, std::size_t(p.ML));
+    activation_backward(activation, zn, hn, s.dh, dz, std::size_t(p.ML));
     dA.noalias() += df * ConstVectorMap<T>(hn, p.ML).transpose();
   }
   dc += ConstVectorMap<T>(dfn, p.outputs);
   if (direct_)
-    conv_kernels::multiply_add_transposed_direct<T>(p.M, p.K, positions_, p.L, s.dz,
-                                                    offsets_.data(), input, dW.data());
+    conv_kernels::multiply_add_transposed_direct<T>(p.M, p.K, positions_, p.L, dz, offsets_.data(),
+                                                    input, dW.data());
   else
-    conv_kernels::multiply_add_transposed<T>(p.M, p.K, p.L, s.dz, p.L, input, p.L, dW.data(), p.K);
+    conv_kernels::multiply_add_transposed<T>(p.M, p.K, p.L, dz, p.L, input, p.L, dW.data(), p.K);
   if (conv_.has_bias())
     for (int m = 0; m < p.M; ++m) {
-      const T* row = s.dz + std::int64_t(m) * p.L;
+      const T* row = dz + std::int64_t(m) * p.L;
       T sum = 0;
       for (int q = 0; q < p.L; ++q) sum += row[q];
       db[m] += sum;
@@ -233,7 +214,7 @@ void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, 
         const std::int64_t end = std::min<std::int64_t>(N, begin + kSamplesPerChunk);
         for (std::int64_t n = begin; n < end; ++n)
           sample_backward(p, sample_input(x, n, s), keeps_z_ ? z + n * p.ML : nullptr, h + n * p.ML,
-                          df + n * p.outputs, n == begin, s, partial);
+                          df + n * p.outputs, n == begin, s, s.dz, partial);
       },
       std::int64_t(N) * p.M * p.K * p.L);
   sum_chunks(p, store);
@@ -248,6 +229,7 @@ void ConvReadout<T>::forward_backward(ParameterStore<T>& store, const T* x, T* f
   p.begin(*this, store, N);
   if (chunk_grads_.size() < std::size_t(p.chunks * p.chunk_size))
     chunk_grads_.resize(std::size_t(p.chunks * p.chunk_size));
+  const bool in_place = !keeps_z_ && p.outputs == 1;
   // Each sample goes forward and straight back while its z and h sit in the thread's scratch:
   // the same chunks, the same order of sums, hence the same bits as forward() then backward().
   parallel_for(
@@ -261,9 +243,18 @@ void ConvReadout<T>::forward_backward(ParameterStore<T>& store, const T* x, T* f
           const T* input = sample_input(x, n, s);
           T* fn = f + n * p.outputs;
           T* dfn = df + n * p.outputs;
-          sample_forward(p, input, s.z, s.h, fn);
-          output_gradient(n, fn, dfn);
-          sample_backward(p, input, keeps_z_ ? s.z : nullptr, s.h, dfn, n == begin, s, partial);
+          if (in_place) {
+            // One buffer holds z, then h (σ computed in place), then dz (the sweep reads h[i]
+            // before it writes dz[i]): a third of the cache footprint.
+            sample_forward(p, input, s.z, s.z, fn);
+            output_gradient(n, fn, dfn);
+            sample_backward(p, input, nullptr, s.z, dfn, n == begin, s, s.z, partial);
+          } else {
+            sample_forward(p, input, s.z, s.h, fn);
+            output_gradient(n, fn, dfn);
+            sample_backward(p, input, keeps_z_ ? s.z : nullptr, s.h, dfn, n == begin, s, s.dz,
+                            partial);
+          }
         }
       },
       std::int64_t(N) * p.M * p.K * p.L);

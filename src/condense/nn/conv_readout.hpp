@@ -61,15 +61,15 @@ class ConvReadout {
 
   void reserve_scratch();
   Slot slot();
-  void pad(const T* x, T* xp) const;
   // Sample n's padded input (direct) or patch matrix, from the kept patches or made in the slot.
   const T* sample_input(const T* x, std::int64_t n, const Slot& s) const;
   // z_n = W·P_n + b, h_n = σ(z_n), f_n = A·h_n + c.
   void sample_forward(const Pass& p, const T* input, T* zn, T* hn, T* fn) const;
   // Adds sample n's gradients into a chunk's partial sums (the first sample of a chunk writes
   // the single-output dA instead of adding).
+  // dz: where dZ goes (may be hn itself for a single output and σ' a function of h).
   void sample_backward(const Pass& p, const T* input, const T* zn, const T* hn, const T* dfn,
-                       bool first, const Slot& s, T* partial) const;
+                       bool first, const Slot& s, T* dz, T* partial) const;
   T* begin_chunk(const Pass& p, std::int64_t c);
   void sum_chunks(const Pass& p, ParameterStore<T>& store);
 
