@@ -198,6 +198,21 @@ void ConvReadout<T>::forward(ParameterStore<T>& store, const T* x, T* z, T* h, T
 }
 
 template <class T>
+void ConvReadout<T>::predict(ParameterStore<T>& store, const T* x, T* f, int N) {
+  reserve_scratch();
+  patches_ = nullptr;  // each sample's patches, when needed, are made in its slot
+  Pass p;
+  p.begin(*this, store, N);
+  parallel_for(
+      N,
+      [&](std::int64_t n) {
+        const Slot s = slot();
+        sample_forward(p, sample_input(x, n, s), s.z, s.h, f + n * p.outputs);
+      },
+      std::int64_t(N) * p.M * p.K * p.L);
+}
+
+template <class T>
 void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, const T* h,
                               const T* df, int N) {
   reserve_scratch();

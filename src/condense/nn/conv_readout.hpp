@@ -34,6 +34,8 @@ class ConvReadout {
   void forward(ParameterStore<T>& store, const T* x, T* z, T* h, T* f, int N, bool same_input);
   // df: (N, K) → dW: (M, C, k, k) +=, db: (M) +=, dA: (K, M·Ho·Wo) +=, dc: (K) +=
   void backward(ParameterStore<T>& store, const T* x, const T* z, const T* h, const T* df, int N);
+  // f only (evaluation): z and h stay in the thread's scratch.
+  void predict(ParameterStore<T>& store, const T* x, T* f, int N);
   // Whether the last forward wrote z (the activation's derivative needs it).
   bool keeps_z() const { return keeps_z_; }
 

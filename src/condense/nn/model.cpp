@@ -131,6 +131,18 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
 }
 
 template <class T>
+const T* Model<T>::predict(const T* x, int N) {
+  if (!conv_readout_) return forward(x, N, false);
+  reserve(N);
+  T* f = buffers_[2].data();
+  conv_readout_->predict(parameters_, x, f, N);
+  batch_ = N;
+  input_ = x;
+  outputs_ = {nullptr, nullptr, nullptr, f};
+  return f;
+}
+
+template <class T>
 const T* Model<T>::forward_backward(
     const T* x, int N, bool same_input, T* df,
     const typename ConvReadout<T>::OutputGradient& output_gradient) {

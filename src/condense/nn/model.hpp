@@ -31,6 +31,9 @@ class Model {
   // x: (N, C, H, W) → f: (N, outputs), valid until the next forward. `same_input` promises x holds
   // the values of the previous call (full-batch training), so the first layer's patches are kept.
   const T* forward(const T* x, int N, bool same_input = false);
+  // f: (N, outputs) only, for evaluation: like forward, but no layer output is kept (the fused
+  // two-layer CNN then moves almost nothing through memory). Not followed by backward.
+  const T* predict(const T* x, int N);
   // df: (N, outputs) = dL/df for the last forward → adds dL/dθ into parameters().grads().
   void backward(const T* df);
 

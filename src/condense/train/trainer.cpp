@@ -226,7 +226,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
     long correct = 0;
     for (int begin = 0; begin < split.size; begin += batch_size) {
       const int size = std::min(batch_size, split.size - begin);
-      const T* f = model.forward(split.inputs + std::int64_t(begin) * sample, size, false);
+      const T* f = model.predict(split.inputs + std::int64_t(begin) * sample, size);
       Targets<T> targets;
       if (split.targets.values) targets.values = split.targets.values + std::int64_t(begin) * K;
       if (split.targets.labels) targets.labels = split.targets.labels + begin;
