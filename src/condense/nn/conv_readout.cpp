@@ -213,11 +213,8 @@ void ConvReadout<T>::predict(ParameterStore<T>& store, const T* x, T* f, int N) 
 }
 
 template <class T>
-void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, const T* h,
-                              const T* df, int N) {
-  reserve_scratch();
-  Pass p;
-  p.begin(*this, store, N);
+template <class PerSample>
+void ConvReadout<T>::over_chunks(const Pass& p, ParameterStore<T>& store, PerSample per_sample) {
   if (chunk_grads_.size() < std::size_t(p.chunks * p.chunk_size))
     chunk_grads_.resize(std::size_t(p.chunks * p.chunk_size));
   parallel_for(
@@ -226,13 +223,23 @@ void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, 
         const Slot s = slot();
         T* partial = begin_chunk(p, c);
         const std::int64_t begin = c * kSamplesPerChunk;
-        const std::int64_t end = std::min<std::int64_t>(N, begin + kSamplesPerChunk);
-        for (std::int64_t n = begin; n < end; ++n)
-          sample_backward(p, sample_input(x, n, s), keeps_z_ ? z + n * p.ML : nullptr, h + n * p.ML,
-                          df + n * p.outputs, n == begin, s, s.dz, partial);
+        const std::int64_t end = std::min<std::int64_t>(p.N, begin + kSamplesPerChunk);
+        for (std::int64_t n = begin; n < end; ++n) per_sample(n, n == begin, s, partial);
       },
-      std::int64_t(N) * p.M * p.K * p.L);
+      std::int64_t(p.N) * p.M * p.K * p.L);
   sum_chunks(p, store);
+}
+
+template <class T>
+void ConvReadout<T>::backward(ParameterStore<T>& store, const T* x, const T* z, const T* h,
+                              const T* df, int N) {
+  reserve_scratch();
+  Pass p;
+  p.begin(*this, store, N);
+  over_chunks(p, store, [&](std::int64_t n, bool first, const Slot& s, T* partial) {
+    sample_backward(p, sample_input(x, n, s), keeps_z_ ? z + n * p.ML : nullptr, h + n * p.ML,
+                    df + n * p.outputs, first, s, s.dz, partial);
+  });
 }
 
 template <class T>
@@ -242,38 +249,25 @@ void ConvReadout<T>::forward_backward(ParameterStore<T>& store, const T* x, T* f
   patches_ = direct_ ? nullptr : conv_.batch_patches(x, N, same_input);
   Pass p;
   p.begin(*this, store, N);
-  if (chunk_grads_.size() < std::size_t(p.chunks * p.chunk_size))
-    chunk_grads_.resize(std::size_t(p.chunks * p.chunk_size));
   const bool in_place = !keeps_z_ && p.outputs == 1;
   // Each sample goes forward and straight back while its z and h sit in the thread's scratch:
   // the same chunks, the same order of sums, hence the same bits as forward() then backward().
-  parallel_for(
-      p.chunks,
-      [&](std::int64_t c) {
-        const Slot s = slot();
-        T* partial = begin_chunk(p, c);
-        const std::int64_t begin = c * kSamplesPerChunk;
-        const std::int64_t end = std::min<std::int64_t>(N, begin + kSamplesPerChunk);
-        for (std::int64_t n = begin; n < end; ++n) {
-          const T* input = sample_input(x, n, s);
-          T* fn = f + n * p.outputs;
-          T* dfn = df + n * p.outputs;
-          if (in_place) {
-            // One buffer holds z, then h (σ computed in place), then dz (the sweep reads h[i]
-            // before it writes dz[i]): a third of the cache footprint.
-            sample_forward(p, input, s.z, s.z, fn);
-            output_gradient(n, fn, dfn);
-            sample_backward(p, input, nullptr, s.z, dfn, n == begin, s, s.z, partial);
-          } else {
-            sample_forward(p, input, s.z, s.h, fn);
-            output_gradient(n, fn, dfn);
-            sample_backward(p, input, keeps_z_ ? s.z : nullptr, s.h, dfn, n == begin, s, s.dz,
-                            partial);
-          }
-        }
-      },
-      std::int64_t(N) * p.M * p.K * p.L);
-  sum_chunks(p, store);
+  over_chunks(p, store, [&](std::int64_t n, bool first, const Slot& s, T* partial) {
+    const T* input = sample_input(x, n, s);
+    T* fn = f + n * p.outputs;
+    T* dfn = df + n * p.outputs;
+    if (in_place) {
+      // One buffer holds z, then h (σ computed in place), then dz (the sweep reads h[i] before it
+      // writes dz[i]): a third of the cache footprint.
+      sample_forward(p, input, s.z, s.z, fn);
+      output_gradient(n, fn, dfn);
+      sample_backward(p, input, nullptr, s.z, dfn, first, s, s.z, partial);
+    } else {
+      sample_forward(p, input, s.z, s.h, fn);
+      output_gradient(n, fn, dfn);
+      sample_backward(p, input, keeps_z_ ? s.z : nullptr, s.h, dfn, first, s, s.dz, partial);
+    }
+  });
 }
 
 template class ConvReadout<float>;

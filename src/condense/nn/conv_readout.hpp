@@ -73,6 +73,10 @@ class ConvReadout {
   void sample_backward(const Pass& p, const T* input, const T* zn, const T* hn, const T* dfn,
                        bool first, const Slot& s, T* dz, T* partial) const;
   T* begin_chunk(const Pass& p, std::int64_t c);
+  // per_sample(n, first of its chunk, slot, chunk partial) for every sample, chunks in parallel,
+  // then the chunks summed into the gradients in order.
+  template <class PerSample>
+  void over_chunks(const Pass& p, ParameterStore<T>& store, PerSample per_sample);
   void sum_chunks(const Pass& p, ParameterStore<T>& store);
 
   Conv2d<T>& conv_;
