@@ -94,8 +94,10 @@ void Model<T>::reserve(int batch) {
     const auto& layer = layers_[i];
     layer->reserve(batch);
     largest = std::max(largest, layer->output_shape().size());
-    // The fused two-layer CNN keeps its conv output only when the activation's derivative needs it.
-    const bool unused = i == 0 && conv_readout_ && !conv_readout_->keeps_z();
+    // The fused two-layer CNN keeps its conv output only when the activation's derivative needs
+    // it, and its activation output only for a separate forward and backward (made on first use:
+    // training and evaluation go through forward_backward and predict, which keep neither).
+    const bool unused = conv_readout_ && ((i == 0 && !conv_readout_->keeps_z()) || i == 1);
     if (!layer->is_view())
       buffers_.emplace_back(unused ? 0 : std::size_t(batch * layer->output_shape().size()));
   }
@@ -111,6 +113,9 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
   batch_ = N;
   input_ = x;
   if (conv_readout_) {
+    const std::size_t h_size = std::size_t(N) * layers_[1]->output_shape().size();
+    if (buffers_[1].size() < h_size)
+      buffers_[1].resize(std::size_t(capacity_) * layers_[1]->output_shape().size());
     T* z = buffers_[0].data();
     T* h = buffers_[1].data();
     T* f = buffers_[2].data();
