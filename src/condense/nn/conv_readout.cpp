@@ -115,7 +115,6 @@ template <class T>
 void ConvReadout<T>::sample_backward(const Pass& p, const T* input, const T* zn, const T* hn,
                                      const T* dfn, bool first, const Slot& s, T* dz,
                                      T* partial) const {
-  const ConvGeometry& g = conv_.geometry();
   const Activation& activation = activation_.activation();
   MatrixMap<T> dW(partial, p.M, p.K);
   VectorMap<T> db(partial + p.conv_size, p.M);
@@ -145,7 +144,6 @@ void ConvReadout<T>::sample_backward(const Pass& p, const T* input, const T* zn,
       for (int q = 0; q < p.L; ++q) sum += row[q];
       db[m] += sum;
     }
-  (void)g;
 }
 
 template <class T>

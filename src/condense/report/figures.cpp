@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"

@@ -292,13 +292,10 @@ SliderPlan plan_slider(const RunData& run, const HtmlOptions& options) {
       largest = std::max(largest, long(m->cosines.rows()));
   }
   plan.max_side = largest;
+  // Base64 of one byte per entry, every layer counted at the largest layer's size (an upper bound).
   auto bytes = [&](long side, std::size_t steps) {
-    double total = 0;
-    for (const auto& layer : run.layers) {
-      (void)layer;
-      total += double(std::min(side, largest)) * double(std::min(side, largest));
-    }
-    return total * double(steps) * 4.0 / 3.0;
+    const double shown = double(std::min(side, largest));
+    return double(run.layers.size()) * shown * shown * double(steps) * 4.0 / 3.0;
   };
   if (bytes(plan.max_side, plan.steps.size()) > double(options.slider_budget) && largest > 256) {
     plan.max_side = 256;
@@ -426,7 +423,6 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
       html += "<p class=\"warn\">" + escape(e.what()) + "</p>\n";
       continue;
     }
-    const std::error_code ignored;
     html += fmt::format(
         "<figure id=\"figure-{0}\"><h3>{1}</h3><img alt=\"{1}\" src=\"data:image/png;base64,{2}\">"
         "<figcaption>{3} Files: figures/{0}.png{4}, figures/{0}.gp (gnuplot script).</figcaption>"

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <set>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/csv.hpp"
