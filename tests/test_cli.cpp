@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "condense/core/atomic_file.hpp"
@@ -236,6 +237,77 @@ TEST_F(CliTest, SigtermCheckpointsAndResumes) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(bytes_of(dir_ / "full/snapshots/step_4000/conv1.weight.npy"),
             bytes_of(out / "snapshots/step_4000/conv1.weight.npy"));
+}
+
+// A run killed outright resumes from its last checkpoint (the first snapshot's, in a run this
+// short: checkpoints at snapshot steps are at least 30 s apart) and ends with the same bits.
+TEST_F(CliTest, SigkilledRunResumesFromLastCheckpoint) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const std::string steps = " --set train.steps=4000 --set track.snapshots=every:500";
+  ASSERT_EQ(run("train " + config + " --quiet" + steps + " --out " + (dir_ / "full").string()).code,
+            0);
+  const fs::path out = dir_ / "part";
+  const pid_t child = fork();
+  if (child == 0) {
+    const std::string command = std::string("exec ") + CONDENSE_BINARY + " train " + config +
+                                " --quiet" + steps + " --out " + out.string() + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 1000 && !fs::exists(out / "snapshots/step_1000/conv1.weight.npy"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "training finished before SIGKILL arrived";
+  const Result r = run("train --quiet --resume " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* step : {"step_1000", "step_4000"})
+    EXPECT_EQ(bytes_of(dir_ / "full/snapshots" / step / "conv1.weight.npy"),
+              bytes_of(out / "snapshots" / step / "conv1.weight.npy")) << step;
+  EXPECT_EQ(bytes_of(dir_ / "full/metrics.csv").substr(0, 40),
+            bytes_of(out / "metrics.csv").substr(0, 40));
+  EXPECT_EQ(bytes_of(dir_ / "full/snapshots/index.csv"), bytes_of(out / "snapshots/index.csv"));
+}
+
+// The steps of metrics.csv and whether their test columns are filled.
+std::vector<std::pair<long, bool>> metrics_rows(const fs::path& run_dir) {
+  std::vector<std::pair<long, bool>> rows;
+  std::istringstream in(bytes_of(run_dir / "metrics.csv"));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::stringstream ls(line);
+    for (std::string f; std::getline(ls, f, ',');) fields.push_back(f);
+    rows.emplace_back(std::stol(fields.at(0)), fields.size() > 6 && !fields[6].empty());
+  }
+  return rows;
+}
+
+// Snapshot steps add a metrics row only where it costs nothing (a full-batch step's own loss),
+// unless track.evaluate_at_snapshots asks for evaluations there.
+TEST_F(CliTest, SnapshotStepsAddMetricsRowsOnlyWhereFree) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  auto train = [&](const std::string& name, const std::string& settings) {
+    const Result r = run("train " + config + " --quiet --no-report --set train.steps=40" +
+                         settings + " --out " + (dir_ / name).string());
+    EXPECT_EQ(r.code, 0) << r.output;
+    return metrics_rows(dir_ / name);
+  };
+  using Rows = std::vector<std::pair<long, bool>>;
+  const Rows grid = {{0, true}, {10, true}, {20, true}, {30, true}, {40, true}};
+  // Mini-batch: the evaluation grid only.
+  EXPECT_EQ(train("minibatch", ""), grid);
+  // Asked for: every snapshot step (0–20, 22, 25, 28, 32, 35, 40 in the log schedule), evaluated.
+  const Rows asked = train("asked", " --set track.evaluate_at_snapshots=true");
+  EXPECT_GT(asked.size(), 20u);
+  for (const auto& [step, tested] : asked) EXPECT_TRUE(tested) << step;
+  EXPECT_EQ(asked[1].first, 1);
+  // Full batch: every snapshot step, with a test evaluation only on the grid.
+  const Rows full = train("full", " --set train.batch_size=0");
+  EXPECT_EQ(full.size(), asked.size());
+  for (const auto& [step, tested] : full) EXPECT_EQ(tested, step % 10 == 0) << step;
 }
 
 TEST_F(CliTest, DivergenceStopsWithStep) {

@@ -114,20 +114,19 @@ nlohmann::json measures_json(const LayerMeasures& measures) {
 }
 
 void write_cosines(const std::filesystem::path& directory,
-                   const std::vector<LayerMeasures>& measures) {
+                   const std::vector<LayerMeasures>& measures, Flush flush) {
   make_directories(directory);
   nlohmann::json clusters = nlohmann::json::object();
   for (const LayerMeasures& m : measures) {
     const KernelMeasures& k = m.kernels;
     // float32 keeps cosines to 7 digits, plenty for heatmaps, at half the disk of float64.
     write_npy(directory / (m.layer + ".npy"), k.cosines.data(),
-              {std::int64_t(k.kernels), std::int64_t(k.kernels)}, NpyType::float32);
+              {std::int64_t(k.kernels), std::int64_t(k.kernels)}, NpyType::float32, flush);
     write_npy(directory / (m.layer + ".order.npy"), k.clusters.order.data(),
-              {std::int64_t(k.kernels)});
+              {std::int64_t(k.kernels)}, flush);
     clusters[m.layer] = measures_json(m);
   }
-  // One file for all layers: each atomic write waits for the disk.
-  write_file_atomic(directory / "clusters.json", clusters.dump(1) + "\n");
+  write_file_atomic(directory / "clusters.json", clusters.dump(1) + "\n", flush);
 }
 
 }  // namespace condense

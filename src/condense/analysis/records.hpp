@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "condense/analysis/measures.hpp"
+#include "condense/core/atomic_file.hpp"
 
 namespace condense {
 
@@ -35,8 +36,8 @@ nlohmann::json measures_json(const LayerMeasures& measures);
 
 // Writes, atomically, for every layer DIR/<layer>.npy (the (M, M) cosine matrix, float32) and
 // DIR/<layer>.order.npy (the cluster-sorted kernel order, int64), and DIR/clusters.json with every
-// layer's measures_json.
+// layer's measures_json (core/atomic_file.hpp for `flush`).
 void write_cosines(const std::filesystem::path& directory,
-                   const std::vector<LayerMeasures>& measures);
+                   const std::vector<LayerMeasures>& measures, Flush flush = Flush::now);
 
 }  // namespace condense

@@ -87,8 +87,8 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
   }
   writes_ = std::async(std::launch::async, [cosines = run_.cosines(step), table = run_.analysis(),
                                             measures = std::move(measures), csv = analysis_.csv()] {
-    write_cosines(cosines, measures);
-    write_file_atomic(table, csv);
+    write_cosines(cosines, measures, Flush::deferred);
+    write_file_atomic(table, csv, Flush::deferred);
   });
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ++snapshots_;

@@ -185,6 +185,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
   }
   const TrainOutcome outcome = run_training(setup);
   condensation->finish();
+  flush_file_system(run.root);  // the snapshot files written since the last checkpoint
 
   nlohmann::json summary;
   summary["status"] = outcome.status == TrainOutcome::Status::completed   ? "completed"

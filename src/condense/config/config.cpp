@@ -482,6 +482,7 @@ RunConfig convert(const Settings& s) {
   k.negligible = s.number("track.negligible");
   if (!(k.negligible >= 0 && k.negligible < 1)) s.wrong("track.negligible", "a number in [0, 1)");
   k.with_bias = s.boolean("track.with_bias");
+  k.evaluate_at_snapshots = s.boolean("track.evaluate_at_snapshots");
   return c;
 }
 
@@ -602,6 +603,7 @@ std::string to_toml(const RunConfig& c) {
       {"threshold", c.track.threshold},
       {"negligible", c.track.negligible},
       {"with_bias", c.track.with_bias},
+      {"evaluate_at_snapshots", c.track.evaluate_at_snapshots},
   };
   toml::table root{{"seed", std::int64_t(c.seed)},
                    {"dtype", dtype_name(c.dtype)},

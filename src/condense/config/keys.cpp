@@ -69,7 +69,7 @@ const std::vector<KeyDoc>& config_keys() {
       {"train.step_size", "1000", "step schedule: steps between decays."},
       {"train.step_factor", "0.1", "step schedule: factor of each decay."},
       {"train.min_lr", "0.0", "cosine schedule: final learning rate."},
-      {"train.eval_every", "10", "Steps between rows of metrics.csv (snapshot steps add rows)."},
+      {"train.eval_every", "10", "Steps between evaluations: rows of metrics.csv with train and test loss."},
 
       {"track.snapshots", "\"log\"",
        "Weights saved at: \"log\" (every early step, then ~per_decade per decade), \"every:K\", "
@@ -80,6 +80,9 @@ const std::vector<KeyDoc>& config_keys() {
       {"track.negligible", "0.01",
        "Kernels with norm below this fraction of the layer's largest are set aside."},
       {"track.with_bias", "false", "Append each kernel's bias to its weight vector in the analysis."},
+      {"track.evaluate_at_snapshots", "false",
+       "Also evaluate the test split (mini-batch: and the training split) at every snapshot step, "
+       "not only every eval_every steps."},
   };
   return keys;
 }

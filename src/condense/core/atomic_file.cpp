@@ -14,7 +14,7 @@ namespace condense {
 
 namespace fs = std::filesystem;
 
-void write_file_atomic(const fs::path& path, std::string_view bytes) {
+void write_file_atomic(const fs::path& path, std::string_view bytes, Flush flush) {
   const fs::path temporary = path.string() + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail_io("cannot write {}: {}", path.string(), std::strerror(errno));
@@ -30,7 +30,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
     }
     written += std::size_t(n);
   }
-  if (::fsync(fd) != 0 && errno != EINVAL) {
+  if (flush == Flush::now && ::fsync(fd) != 0 && errno != EINVAL) {
     const int error = errno;
     ::close(fd);
     ::unlink(temporary.c_str());
@@ -46,6 +46,15 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
     ::unlink(temporary.c_str());
     fail_io("cannot write {}: {}", path.string(), std::strerror(error));
   }
+}
+
+void flush_file_system(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_io("cannot open {}: {}", path.string(), std::strerror(errno));
+  const int result = ::syncfs(fd);
+  const int error = errno;
+  ::close(fd);
+  if (result != 0) fail_io("cannot flush {} to disk: {}", path.string(), std::strerror(error));
 }
 
 std::string read_file(const fs::path& path) {

@@ -63,7 +63,7 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
 
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* values,
-               const std::vector<std::int64_t>& shape, NpyType type) {
+               const std::vector<std::int64_t>& shape, NpyType type, Flush flush) {
   std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
                                    descr(type), shape_string(shape));
   // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64
@@ -95,16 +95,16 @@ void write_npy(const std::filesystem::path& path, const T* values,
     }
     bytes.append(buffer, item_size(type));
   }
-  write_file_atomic(path, bytes);
+  write_file_atomic(path, bytes, flush);
 }
 
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* values,
-               const std::vector<std::int64_t>& shape) {
+               const std::vector<std::int64_t>& shape, Flush flush) {
   NpyType type = NpyType::int64;
   if constexpr (std::is_same_v<T, float>) type = NpyType::float32;
   if constexpr (std::is_same_v<T, double>) type = NpyType::float64;
-  write_npy(path, values, shape, type);
+  write_npy(path, values, shape, type, flush);
 }
 
 NpyArray read_npy(const std::filesystem::path& path) {
@@ -177,16 +177,16 @@ NpyArray read_npy(const std::filesystem::path& path) {
 }
 
 template void write_npy<float>(const std::filesystem::path&, const float*,
-                               const std::vector<std::int64_t>&, NpyType);
+                               const std::vector<std::int64_t>&, NpyType, Flush);
 template void write_npy<double>(const std::filesystem::path&, const double*,
-                                const std::vector<std::int64_t>&, NpyType);
+                                const std::vector<std::int64_t>&, NpyType, Flush);
 template void write_npy<std::int64_t>(const std::filesystem::path&, const std::int64_t*,
-                                      const std::vector<std::int64_t>&, NpyType);
+                                      const std::vector<std::int64_t>&, NpyType, Flush);
 template void write_npy<float>(const std::filesystem::path&, const float*,
-                               const std::vector<std::int64_t>&);
+                               const std::vector<std::int64_t>&, Flush);
 template void write_npy<double>(const std::filesystem::path&, const double*,
-                                const std::vector<std::int64_t>&);
+                                const std::vector<std::int64_t>&, Flush);
 template void write_npy<std::int64_t>(const std::filesystem::path&, const std::int64_t*,
-                                      const std::vector<std::int64_t>&);
+                                      const std::vector<std::int64_t>&, Flush);
 
 }  // namespace condense

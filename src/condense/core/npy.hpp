@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "condense/core/atomic_file.hpp"
+
 namespace condense {
 
 enum class NpyType { float32, float64, int64 };
@@ -18,14 +20,15 @@ struct NpyArray {
   std::int64_t size() const;
 };
 
-// Writes an array atomically. `values` are stored as `type`.
+// Writes an array atomically (core/atomic_file.hpp). `values` are stored as `type`.
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* values,
-               const std::vector<std::int64_t>& shape, NpyType type);
+               const std::vector<std::int64_t>& shape, NpyType type, Flush flush = Flush::now);
 
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* values,
-               const std::vector<std::int64_t>& shape);  // stored in T's own type
+               const std::vector<std::int64_t>& shape,
+               Flush flush = Flush::now);  // stored in T's own type
 
 // Reads an NPY file; throws InputError naming the path if the header, dtype or size is wrong.
 NpyArray read_npy(const std::filesystem::path& path);

@@ -64,6 +64,8 @@ void save_checkpoint(const std::filesystem::path& path, const ParameterStore<T>&
   put_vector(out, optimizer.first_moment());
   put_vector(out, optimizer.second_moment());
   make_directories(path.parent_path());
+  // The snapshot files written since the last checkpoint reach the disk before it does.
+  flush_file_system(path.parent_path());
   write_file_atomic(path, out);
 }
 

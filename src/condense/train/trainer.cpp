@@ -25,6 +25,9 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 
+// Least wall time between two checkpoints written at snapshot steps.
+constexpr std::chrono::seconds kCheckpointInterval{30};
+
 extern "C" void request_stop(int signal) { g_stop_signal.store(signal); }
 
 // Installs SIGINT/SIGTERM handlers for the lifetime of a training run.
@@ -241,10 +244,12 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
   auto elapsed = [&] {
     return elapsed_before + std::chrono::duration<double>(Clock::now() - started).count();
   };
+  auto last_save = Clock::now();
   auto save_progress = [&](long step) {
     write_file_atomic(setup.run.metrics(), metrics_csv(rows));
     write_file_atomic(setup.run.snapshot_index(), index_csv(saved_snapshots));
     save_checkpoint(setup.run.checkpoint(), model.parameters(), optimizer, step, elapsed());
+    last_save = Clock::now();
   };
 
   const bool terminal = ::isatty(STDERR_FILENO) && !setup.quiet;
@@ -281,11 +286,16 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
         make_directories(dir);
         for (const auto& info : model.parameters().info())
           write_npy(dir / (info.name + ".npy"), model.parameters().values().data() + info.offset,
-                    info.shape);
+                    info.shape, Flush::deferred);
         if (saved_snapshots.empty() || saved_snapshots.back() != step)
           saved_snapshots.push_back(step);
         if (setup.on_snapshot) setup.on_snapshot(step, model.parameters());
-        if (step < total) save_progress(step);
+        // A checkpoint at the first snapshot, then at most every kCheckpointInterval: the log
+        // schedule snapshots every early step, and a checkpoint (with its fsyncs) per snapshot
+        // cost more than the snapshots. A signal saves at once; a killed run resumes from the
+        // last checkpoint and redoes the snapshots after it, with the same bits.
+        if (step < total && (step == start || Clock::now() - last_save >= kCheckpointInterval))
+          save_progress(step);
       }
       if (const int signal = signals.requested()) {
         save_progress(step);
@@ -294,13 +304,18 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
                                       signal == SIGINT ? "SIGINT" : "SIGTERM", step);
         break;
       }
-      const bool log_row = step % config.eval_every == 0 || snapshot_set.count(step) ||
-                           step == total;
+      // Evaluation steps get a full row. A snapshot step between them gets a row only where the
+      // training loss comes free, from a full-batch step's own forward pass, unless
+      // track.evaluate_at_snapshots asks for more: evaluating there is what tracking would cost.
+      const bool snapshot = snapshot_set.count(step) > 0;
+      const bool evaluation_step = step % config.eval_every == 0 || step == total ||
+                                   (snapshot && setup.track.evaluate_at_snapshots);
+      const bool log_row = evaluation_step || (snapshot && full_batch);
       row = MetricsRow{};
       row.step = step;
       row.epoch = double(step) / double(batches_per_epoch);
       row.lr = learning_rate(optimizer_spec, step);
-      if (step == total || (log_row && !full_batch)) {
+      if (step == total || (evaluation_step && !full_batch)) {
         evaluate(train, row.train_loss, row.train_acc);
         same_input = false;
         if (!std::isfinite(row.train_loss))
@@ -318,7 +333,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
         }
       }
       if (log_row) {
-        if (setup.test_split.size > 0) {
+        if (evaluation_step && setup.test_split.size > 0) {
           evaluate(setup.test_split, row.test_loss, row.test_acc);
           same_input = false;
         }

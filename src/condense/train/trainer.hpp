@@ -29,6 +29,9 @@ struct TrackConfig {
   double threshold = 0.95;        // cosine threshold of the orientation and line clusters
   double negligible = 0.01;       // kernels below this fraction of the layer's largest norm
   bool with_bias = false;         // append the bias to each kernel/neuron vector in the analysis
+  // Evaluate at every snapshot step (the test split, and in mini-batch training the whole
+  // training split) rather than only every eval_every steps.
+  bool evaluate_at_snapshots = false;
 };
 
 // Steps at which weights are saved: always 0 and `total`; "log": every step at first, then about
