@@ -13,6 +13,7 @@ void add_predict_command(CLI::App& app);
 void add_analyze_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 // Exit codes: 0 success, 2 bad input or I/O failure, 3 training diverged, 130 interrupted.
 inline constexpr int kExitBadInput = 2;
@@ -23,6 +24,20 @@ inline constexpr int kExitInterrupted = 130;
 struct CommandExit {
   int code;
 };
+
+struct RunConfig;
+// How `train_config` trains a resolved config (condense train, condense run).
+struct TrainRequest {
+  std::filesystem::path root;  // the run directory
+  bool resume = false;         // continue `root` from its checkpoint
+  bool overwrite = false;      // replace an existing run directory
+  bool quiet = false;          // no progress output
+  bool report = true;          // figures and report.html at the end
+};
+// Trains `config` into request.root (writing its config.toml, metrics, snapshots, analysis,
+// summary.json and report); returns 0, kExitDiverged or kExitInterrupted. Throws InputError or
+// IoError for bad input.
+int train_config(const RunConfig& config, const TrainRequest& request);
 
 struct ReportOptions;
 // Writes RUN/figures and RUN/report.html, printing notes; returns the exit code (2 when figures

@@ -76,13 +76,14 @@ void check_loss_and_targets(const RunConfig& config) {
 
 // Prepares the run directory: a new one (refusing to reuse an existing run unless told to), or
 // the existing one when resuming.
-RunDirectory prepare_directory(const TrainOptions& options, const fs::path& root) {
+RunDirectory prepare_directory(const TrainRequest& request) {
+  const fs::path& root = request.root;
   RunDirectory run{root};
-  if (!options.resume.empty()) return run;
+  if (request.resume) return run;
   if (fs::exists(root)) {
     const bool is_empty_dir = fs::is_directory(root) && fs::is_empty(root);
     if (!is_empty_dir) {
-      if (!options.overwrite)
+      if (!request.overwrite)
         fail_input("{} already exists; use --resume {} to continue it or --overwrite to replace it",
                    root.string(), root.string());
       if (!fs::exists(run.config()))
@@ -135,7 +136,7 @@ std::vector<T> converted(const std::vector<double>& values) {
 
 template <class T>
 int train_typed(const RunConfig& config, const std::string& resolved, const RunDirectory& run,
-                const TrainOptions& options) {
+                const TrainRequest& options) {
   const auto wall_start = std::chrono::steady_clock::now();
   const Data data = load_data(config.data, config.seed);
   ModelSpec spec = config.model;
@@ -145,7 +146,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
     fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs", spec.outputs,
                target_name(config.data.target), data.train.target_width);
   Model<T> model(spec);
-  const bool resume = !options.resume.empty();
+  const bool resume = options.resume;
   if (!resume) initialize(model.parameters(), config.init, config.seed);
   write_file_atomic(run.config(), resolved);
 
@@ -219,7 +220,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
   write_file_atomic(run.summary(), summary.dump(2) + "\n");
   // The report of any run, finished or not. Training has succeeded by now, so a report that
   // cannot be completed (gnuplot missing) is a warning, not a failed run.
-  if (!options.no_report) {
+  if (options.report) {
     try {
       if (run_report(run.root, ReportOptions{}, options.quiet) != 0)
         fmt::print(stderr, "condense: warning: the report is incomplete; redraw with: condense "
@@ -267,15 +268,25 @@ int run_train(const TrainOptions& options) {
         options.config_path.empty() ? "default" : fs::path(options.config_path).stem().string();
     root = !options.out.empty() ? fs::path(options.out) : fs::path("runs") / name;
   }
-  check_loss_and_targets(config);
-  set_thread_count(config.threads);
-  const std::string resolved = to_toml(config);
-  const RunDirectory run = prepare_directory(options, root);
-  return config.dtype == Dtype::float32 ? train_typed<float>(config, resolved, run, options)
-                                        : train_typed<double>(config, resolved, run, options);
+  TrainRequest request;
+  request.root = root;
+  request.resume = !options.resume.empty();
+  request.overwrite = options.overwrite;
+  request.quiet = options.quiet;
+  request.report = !options.no_report;
+  return train_config(config, request);
 }
 
 }  // namespace
+
+int train_config(const RunConfig& config, const TrainRequest& request) {
+  check_loss_and_targets(config);
+  set_thread_count(config.threads);
+  const std::string resolved = to_toml(config);
+  const RunDirectory run = prepare_directory(request);
+  return config.dtype == Dtype::float32 ? train_typed<float>(config, resolved, run, request)
+                                        : train_typed<double>(config, resolved, run, request);
+}
 
 void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();

@@ -83,13 +83,15 @@ class Settings {
     }
   }
 
-  void merge_file(const toml::table& table, const std::string& file) {
-    merge_table(table, "", file);
+  void merge_file(const toml::table& table, const std::string& file,
+                  const std::vector<std::string>& skip_tables) {
+    merge_table(table, "", file, skip_tables);
   }
 
-  void apply_override(const std::string& assignment) {
+  // `where` names the assignment in errors; empty: "--set <assignment>".
+  void apply_override(const std::string& assignment, const std::string& where = "") {
     const auto eq = assignment.find('=');
-    const std::string origin = "--set " + assignment;
+    const std::string origin = where.empty() ? "--set " + assignment : where;
     if (eq == std::string::npos || eq == 0)
       fail_input("{}: expected key=value, e.g. --set init.std=1e-8", origin);
     std::string key = assignment.substr(0, eq);
@@ -198,8 +200,10 @@ class Settings {
     origin_[key] = origin;
   }
 
-  void merge_table(const toml::table& table, const std::string& prefix, const std::string& file) {
+  void merge_table(const toml::table& table, const std::string& prefix, const std::string& file,
+                   const std::vector<std::string>& skip = {}) {
     for (const auto& [name, node] : table) {
+      if (std::find(skip.begin(), skip.end(), std::string(name.str())) != skip.end()) continue;
       const std::string key = prefix.empty() ? std::string(name.str())
                                              : prefix + "." + std::string(name.str());
       const std::string origin = fmt::format("{}:{}", file, node.source().begin.line);
@@ -487,7 +491,9 @@ RunConfig convert(const Settings& s) {
 }
 
 RunConfig load(const std::string& text, const std::string& origin,
-               const std::vector<std::string>& overrides) {
+               const std::vector<std::string>& overrides,
+               const std::vector<std::string>& skip_tables = {},
+               const std::vector<ConfigAssignment>& assignments = {}) {
   Settings settings;
   if (!text.empty() || !origin.empty()) {
     toml::table table;
@@ -497,8 +503,9 @@ RunConfig load(const std::string& text, const std::string& origin,
       fail_input("{}:{}:{}: {}", origin, e.source().begin.line, e.source().begin.column,
                  e.description());
     }
-    settings.merge_file(table, origin);
+    settings.merge_file(table, origin, skip_tables);
   }
+  for (const auto& a : assignments) settings.apply_override(a.assignment, a.origin);
   for (const auto& o : overrides) settings.apply_override(o);
   return convert(settings);
 }
@@ -514,6 +521,13 @@ RunConfig load_config(const std::filesystem::path& path, const std::vector<std::
     fail_input("{}", e.what());
   }
   return load(text, path.string(), overrides);
+}
+
+RunConfig load_config_text(const std::string& text, const std::string& origin,
+                           const std::vector<std::string>& skip_tables,
+                           const std::vector<ConfigAssignment>& assignments,
+                           const std::vector<std::string>& overrides) {
+  return load(text, origin, overrides, skip_tables, assignments);
 }
 
 RunConfig load_config_text(const std::string& text, const std::string& origin,

@@ -43,6 +43,20 @@ RunConfig load_config(const std::filesystem::path& path, const std::vector<std::
 RunConfig load_config_text(const std::string& text, const std::string& origin,
                            const std::vector<std::string>& overrides);
 
+// A "key=value" setting from somewhere other than the command line; `origin` names it in errors
+// (e.g. "exp.toml:40 (run relu)").
+struct ConfigAssignment {
+  std::string assignment;
+  std::string origin;
+};
+
+// As above, for a file that also holds top-level tables other modules read (`skip_tables`, e.g.
+// an experiment's [experiment]); `assignments` apply after the file and before `overrides`.
+RunConfig load_config_text(const std::string& text, const std::string& origin,
+                           const std::vector<std::string>& skip_tables,
+                           const std::vector<ConfigAssignment>& assignments,
+                           const std::vector<std::string>& overrides);
+
 // The fully resolved config, every key written out: enough to rerun exactly.
 std::string to_toml(const RunConfig& config);
 

@@ -1,0 +1,433 @@
+#include "condense/experiment/experiment.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "condense/cli/commands.hpp"
+#include "condense/core/atomic_file.hpp"
+#include "condense/core/error.hpp"
+#include "condense/report/compare.hpp"
+#include "condense/report/measured.hpp"
+#include "condense/report/run_data.hpp"
+#include "condense/train/run_directory.hpp"
+
+namespace condense {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string where(const fs::path& file, const toml::node& node) {
+  return fmt::format("{}:{}", file.string(), node.source().begin.line);
+}
+
+void check_keys(const fs::path& file, const toml::table& table, const std::string& what,
+                const std::vector<std::string>& allowed) {
+  for (const auto& [key, node] : table)
+    if (std::find(allowed.begin(), allowed.end(), std::string(key.str())) == allowed.end())
+      fail_input("{}: unknown key {} in {}; expected {}", where(file, node), key.str(), what,
+                 fmt::join(allowed, ", "));
+}
+
+std::string string_at(const fs::path& file, const toml::table& table, const std::string& key,
+                      const std::string& what, bool required) {
+  const toml::node* node = table.get(key);
+  if (!node) {
+    if (required) fail_input("{}: {} needs {} (a string)", where(file, table), what, key);
+    return "";
+  }
+  if (!node->is_string())
+    fail_input("{}: {}.{} must be a string", where(file, *node), what, key);
+  return std::string(*node->value<std::string>());
+}
+
+std::vector<ConfigAssignment> assignments_at(const fs::path& file, const toml::table& table,
+                                             const std::string& key, const std::string& what) {
+  std::vector<ConfigAssignment> out;
+  const toml::node* node = table.get(key);
+  if (!node) return out;
+  const toml::array* array = node->as_array();
+  if (!array)
+    fail_input("{}: {}.{} must be an array of \"key=value\" strings", where(file, *node), what, key);
+  for (const auto& item : *array) {
+    if (!item.is_string())
+      fail_input("{}: {}.{} must be an array of \"key=value\" strings, like [\"init.std=1e-6\"]",
+                 where(file, item), what, key);
+    out.push_back({std::string(*item.value<std::string>()),
+                   fmt::format("{} ({})", where(file, item), what)});
+  }
+  return out;
+}
+
+// A folder name from a label: letters, digits, '.', '-' and '_' kept, anything else '_'.
+std::string folder_name(const std::string& label) {
+  std::string name;
+  for (char c : label)
+    name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ? c : '_';
+  return name;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string number(double v, const char* format = "{:.6g}") {
+  return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : "";
+}
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// What a run directory holds: "completed", "diverged", "interrupted", or "" when nothing usable.
+std::string run_status(const fs::path& root) {
+  const fs::path summary = root / "summary.json";
+  if (!fs::exists(summary)) return "";
+  try {
+    return nlohmann::json::parse(read_file(summary)).value("status", "");
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+}  // namespace
+
+Experiment load_experiment(const fs::path& file, const ExperimentOptions& options) {
+  std::string text;
+  try {
+    text = read_file(file);
+  } catch (const IoError& e) {
+    fail_input("{}", e.what());
+  }
+  toml::table table;
+  try {
+    table = toml::parse(text, file.string());
+  } catch (const toml::parse_error& e) {
+    fail_input("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
+               e.description());
+  }
+  const toml::table* spec = table.get_as<toml::table>("experiment");
+  if (!spec)
+    fail_input("{}: no [experiment] table; an experiment file is a run config plus [experiment] "
+               "with its runs (docs/experiments.md)",
+               file.string());
+  check_keys(file, *spec, "[experiment]", {"title", "description", "quick", "compare", "runs"});
+
+  Experiment experiment;
+  experiment.file = file;
+  experiment.title = string_at(file, *spec, "title", "experiment", true);
+  experiment.description = string_at(file, *spec, "description", "experiment", false);
+  const std::vector<ConfigAssignment> quick =
+      assignments_at(file, *spec, "quick", "experiment.quick");
+
+  if (const toml::node* node = spec->get("compare")) {
+    const toml::array* array = node->as_array();
+    if (!array) fail_input("{}: experiment.compare must be an array of tables", where(file, *node));
+    const auto& metrics = comparable_metrics();
+    for (const auto& item : *array) {
+      const toml::table* entry = item.as_table();
+      if (!entry)
+        fail_input("{}: experiment.compare entries are tables like {{ metric = \"align_v1\" }}",
+                   where(file, item));
+      check_keys(file, *entry, "an experiment.compare entry", {"metric", "layer", "log_x"});
+      ExperimentComparison c;
+      c.metric = string_at(file, *entry, "metric", "experiment.compare", true);
+      if (std::find(metrics.begin(), metrics.end(), c.metric) == metrics.end())
+        fail_input("{}: experiment.compare: unknown metric \"{}\"; expected one of {}",
+                   where(file, item), c.metric, fmt::join(metrics, ", "));
+      c.layer = string_at(file, *entry, "layer", "experiment.compare", false);
+      if (const toml::node* log_x = entry->get("log_x")) {
+        if (!log_x->is_boolean())
+          fail_input("{}: experiment.compare.log_x must be true or false", where(file, *log_x));
+        c.log_x = *log_x->value<bool>();
+      }
+      experiment.comparisons.push_back(c);
+    }
+  }
+
+  const toml::array* runs = spec->get_as<toml::array>("runs");
+  if (!runs || runs->empty())
+    fail_input("{}: the experiment has no runs; add [[experiment.runs]] tables with a label and "
+               "their settings",
+               file.string());
+  std::set<std::string> names;
+  for (const auto& item : *runs) {
+    const toml::table* entry = item.as_table();
+    if (!entry) fail_input("{}: experiment.runs entries must be tables", where(file, item));
+    check_keys(file, *entry, "an [[experiment.runs]] entry", {"label", "name", "set"});
+    ExperimentRun run;
+    run.label = string_at(file, *entry, "label", "[[experiment.runs]]", true);
+    run.name = string_at(file, *entry, "name", "[[experiment.runs]]", false);
+    if (run.name.empty()) run.name = folder_name(run.label);
+    if (run.name != folder_name(run.name) || run.name == "." || run.name == ".." ||
+        run.name == "compare")
+      fail_input("{}: run name \"{}\" cannot be a folder name; use letters, digits, '.', '-', '_'",
+                 where(file, *entry), run.name);
+    if (!names.insert(run.name).second)
+      fail_input("{}: two runs are named \"{}\"; give them distinct labels or names",
+                 where(file, *entry), run.name);
+    run.settings = assignments_at(file, *entry, "set", "run " + run.label);
+    if (options.quick) run.settings.insert(run.settings.end(), quick.begin(), quick.end());
+    run.config = load_config_text(text, file.string(), {"experiment"}, run.settings,
+                                  options.overrides);
+    experiment.runs.push_back(std::move(run));
+  }
+  return experiment;
+}
+
+ExperimentOutcome run_experiment(const Experiment& experiment, const fs::path& out, bool quiet) {
+  make_directories(out);
+  ExperimentOutcome outcome;
+  std::vector<std::string> errors(experiment.runs.size());
+  const auto started = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < experiment.runs.size(); ++i) {
+    const ExperimentRun& run = experiment.runs[i];
+    TrainRequest request;
+    request.root = out / run.name;
+    request.quiet = quiet;
+    const std::string resolved = to_toml(run.config);
+    const RunDirectory directory{request.root};
+    const bool same = fs::exists(directory.config()) && read_file(directory.config()) == resolved;
+    const std::string status = same ? run_status(request.root) : "";
+    const std::string head = fmt::format("[{}/{}] {}", i + 1, experiment.runs.size(), run.label);
+    if (status == "completed" || status == "diverged") {
+      fmt::print(stderr, "condense: {}: {} already ({}); kept\n", head, status,
+                 request.root.string());
+      if (status == "diverged") {
+        errors[i] = "diverged";
+        ++outcome.failed;
+      }
+      continue;
+    }
+    if (same && fs::exists(directory.checkpoint())) {
+      request.resume = true;
+      fmt::print(stderr, "condense: {}: resuming {}\n", head, request.root.string());
+    } else {
+      request.overwrite = fs::exists(directory.config());
+      fmt::print(stderr, "condense: {}{}\n", head,
+                 request.overwrite ? ": its settings changed; training it again" : "");
+    }
+    int code = 0;
+    try {
+      code = train_config(run.config, request);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+      ++outcome.failed;
+      fmt::print(stderr, "condense: error: {}: {}; the other runs go on\n", head, e.what());
+      continue;
+    }
+    if (code == kExitInterrupted) {
+      outcome.interrupted = true;
+      errors[i] = "interrupted";
+      ++outcome.failed;
+      break;
+    }
+    if (code != 0) {
+      errors[i] = code == kExitDiverged ? "diverged" : fmt::format("exit code {}", code);
+      ++outcome.failed;
+    }
+  }
+  write_experiment_summary(experiment, out, errors);
+  if (!quiet)
+    fmt::print(stderr, "condense: experiment \"{}\": {} runs in {:.1f} s, {} failed; see {}\n",
+               experiment.title, experiment.runs.size(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+               outcome.failed, (out / "index.html").string());
+  return outcome;
+}
+
+void write_experiment_summary(const Experiment& experiment, const fs::path& out,
+                              const std::vector<std::string>& errors) {
+  std::vector<std::optional<RunData>> runs;
+  std::vector<std::string> notes;
+  std::vector<std::string> layers;  // tracked layers over all runs, in order of appearance
+  for (const auto& run : experiment.runs) {
+    const fs::path root = out / run.name;
+    std::optional<RunData> data;
+    if (fs::exists(root / "config.toml")) {
+      try {
+        data = load_run(root);
+        for (const auto& layer : data->layers)
+          if (std::find(layers.begin(), layers.end(), layer) == layers.end())
+            layers.push_back(layer);
+      } catch (const std::exception& e) {
+        notes.push_back(fmt::format("{}: {}", root.string(), e.what()));
+      }
+    }
+    runs.push_back(std::move(data));
+  }
+
+  // experiment.csv: one row per run.
+  const std::vector<std::string> scales = {"t_align(1e-2)", "t_align(1e-3)", "t_lin"};
+  std::string csv = "label,run,status,steps,training_seconds,train_loss,train_acc,test_loss,test_acc";
+  for (const auto& layer : layers)
+    for (const char* column : {"mean_abs_cos", "max_mean_abs_cos", "n_lines", "n_orientations",
+                               "effective_rank", "rd", "align_v1"})
+      csv += fmt::format(",{}.{}", layer, column);
+  for (const auto& scale : scales) csv += fmt::format(",{}_predicted,{}_measured", scale, scale);
+  csv += ",error\n";
+  std::vector<std::vector<std::string>> table_rows;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const ExperimentRun& spec = experiment.runs[i];
+    std::vector<std::string> row = {spec.label, spec.name};
+    const std::string error = i < errors.size() ? errors[i] : "";
+    if (!runs[i]) {
+      row.push_back(error.empty() ? "not run" : "failed");
+      row.resize(9 + layers.size() * 7 + scales.size() * 2);
+    } else {
+      const RunData& run = *runs[i];
+      row.push_back(run.status());
+      const nlohmann::json summary = run.summary.value_or(nlohmann::json::object());
+      row.push_back(summary.contains("steps") ? summary["steps"].dump() : "");
+      row.push_back(summary.contains("training_seconds")
+                        ? number(summary["training_seconds"].get<double>(), "{:.2f}")
+                        : "");
+      const MetricsLine* last = run.metrics.empty() ? nullptr : &run.metrics.back();
+      for (double MetricsLine::*field : {&MetricsLine::train_loss, &MetricsLine::train_acc,
+                                         &MetricsLine::test_loss, &MetricsLine::test_acc})
+        row.push_back(last ? number(last->*field) : "");
+      for (const auto& layer : layers) {
+        const std::vector<AnalysisRow> rows = run.rows_of(layer);
+        if (rows.empty()) {
+          row.resize(row.size() + 7);
+          continue;
+        }
+        const AnalysisRow& end = rows.back();
+        double peak = 0;
+        for (const auto& r : rows) peak = std::max(peak, r.mean_abs_cos);
+        row.push_back(number(end.mean_abs_cos, "{:.4f}"));
+        row.push_back(number(peak, "{:.4f}"));
+        row.push_back(std::to_string(end.n_lines));
+        row.push_back(std::to_string(end.n_orientations));
+        row.push_back(number(end.effective_rank, "{:.3f}"));
+        row.push_back(number(end.rd, "{:.4g}"));
+        row.push_back(number(end.align_v1, "{:.4f}"));
+      }
+      const MeasuredTimeScales measured = measure_time_scales(run);
+      for (const auto& scale : scales) {
+        const auto it = std::find_if(measured.scales.begin(), measured.scales.end(),
+                                     [&](const MeasuredTimeScale& s) { return s.name == scale; });
+        row.push_back(it == measured.scales.end() ? "" : number(it->predicted, "{:.1f}"));
+        row.push_back(it == measured.scales.end() || it->measured < 0
+                          ? ""
+                          : std::to_string(it->measured));
+      }
+    }
+    row.push_back(error);
+    for (std::size_t c = 0; c < row.size(); ++c) csv += (c ? "," : "") + csv_field(row[c]);
+    csv += "\n";
+    table_rows.push_back(std::move(row));
+  }
+  write_file_atomic(out / "experiment.csv", csv);
+
+  // Comparison figures over the runs that have a directory.
+  std::vector<fs::path> roots;
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    if (runs[i]) {
+      roots.push_back(out / experiment.runs[i].name);
+      labels.push_back(experiment.runs[i].label);
+    }
+  struct Drawn {
+    std::string heading;
+    std::vector<fs::path> images;  // relative to out
+  };
+  std::vector<Drawn> drawn;
+  for (const auto& c : experiment.comparisons) {
+    if (roots.empty()) break;
+    const std::string stem = c.metric + (c.layer.empty() ? "" : "_" + c.layer);
+    CompareOptions options;
+    options.runs = roots;
+    options.labels = labels;
+    options.metric = c.metric;
+    options.layer = c.layer;
+    options.log_x = c.log_x;
+    options.out = out / "compare" / stem;
+    try {
+      const CompareResult result = write_comparison(options);
+      Drawn d{fmt::format("{}{}", c.metric, c.layer.empty() ? "" : " (" + c.layer + ")"), {}};
+      for (const auto& figure : result.figures)
+        d.images.push_back(fs::path("compare") / stem / (figure + ".png"));
+      drawn.push_back(std::move(d));
+      for (const auto& note : result.notes) notes.push_back(note);
+    } catch (const std::exception& e) {
+      notes.push_back(fmt::format("comparison of {}: {}", stem, e.what()));
+    }
+  }
+
+  // index.html: the table, the comparisons, and every run's figures and report.
+  std::string html = fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{0}</title>\n"
+      "<style>body{{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}}"
+      "table{{border-collapse:collapse;font-size:0.85em}}td,th{{border:1px solid #ccc;"
+      "padding:2px 6px;text-align:right}}img{{max-width:100%}}.notes{{background:#fff4e0;"
+      "padding:0.5em 1em}}</style></head><body>\n<h1>{0}</h1>\n<p>{1}</p>\n"
+      "<p>Experiment file: <code>{2}</code>. Each run has its own folder and report.html; the "
+      "numbers below are in <a href=\"experiment.csv\">experiment.csv</a>.</p>\n",
+      html_escape(experiment.title), html_escape(experiment.description),
+      html_escape(experiment.file.string()));
+  if (!notes.empty()) {
+    html += "<div class=\"notes\"><b>Notes</b><ul>";
+    for (const auto& n : notes) html += "<li>" + html_escape(n) + "</li>";
+    html += "</ul></div>\n";
+  }
+  html += "<h2>Runs</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr>";
+  {
+    std::string header = csv.substr(0, csv.find('\n'));
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = header.find(',', start)) != std::string::npos; start = comma + 1)
+      html += "<th>" + html_escape(header.substr(start, comma - start)) + "</th>";
+    html += "<th>" + html_escape(header.substr(start)) + "</th></tr>\n";
+  }
+  for (std::size_t i = 0; i < table_rows.size(); ++i) {
+    html += "<tr>";
+    for (std::size_t c = 0; c < table_rows[i].size(); ++c) {
+      const std::string cell = html_escape(table_rows[i][c]);
+      html += c == 1 && runs[i] ? fmt::format("<td><a href=\"{0}/report.html\">{0}</a></td>", cell)
+                                : "<td>" + cell + "</td>";
+    }
+    html += "</tr>\n";
+  }
+  html += "</table></div>\n";
+  if (!drawn.empty()) html += "<h2>Comparisons</h2>\n";
+  for (const auto& d : drawn) {
+    html += "<h3>" + html_escape(d.heading) + "</h3>\n";
+    for (const auto& image : d.images)
+      html += fmt::format("<p><img src=\"{0}\" alt=\"{0}\"></p>\n", html_escape(image.string()));
+  }
+  html += "<h2>Each run</h2>\n";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!runs[i]) continue;
+    const std::string name = experiment.runs[i].name;
+    html += fmt::format("<h3>{} (<a href=\"{}/report.html\">report</a>)</h3>\n",
+                        html_escape(experiment.runs[i].label), html_escape(name));
+    for (const auto& layer : runs[i]->layers) {
+      const fs::path image = fs::path(name) / "figures" / ("heatmaps_" + layer + ".png");
+      if (fs::exists(out / image))
+        html += fmt::format("<p><img src=\"{0}\" alt=\"{0}\"></p>\n", html_escape(image.string()));
+    }
+  }
+  html += "</body></html>\n";
+  write_file_atomic(out / "index.html", html);
+}
+
+}  // namespace condense
