@@ -364,6 +364,13 @@ TEST(Csv, ReadsFieldsAndNamesBadOnes) {
   EXPECT_THROW(t.column("accuracy"), condense::InputError);
   condense::write_file_atomic(path, "a,b\n1,2,3\n");
   EXPECT_THROW(condense::read_csv(path), condense::InputError);
+  // Quoted fields keep their commas and doubled quotes.
+  condense::write_file_atomic(path, "label,x\n\"tanh, Xavier\",1\n\"say \"\"hi\"\"\",2\n");
+  const condense::CsvTable quoted = condense::read_csv(path);
+  ASSERT_EQ(quoted.rows.size(), 2u);
+  EXPECT_EQ(quoted.rows[0][0], "tanh, Xavier");
+  EXPECT_EQ(quoted.rows[1][0], "say \"hi\"");
+  EXPECT_EQ(quoted.number(1, 1), 2.0);
   fs::remove(path);
 }
 

@@ -183,6 +183,9 @@ class Settings {
                    origin, key);
       }
     }
+    if (key == "experiment" || key.rfind("experiment.", 0) == 0)
+      fail_input("{}: [experiment] belongs to an experiment file; run it with: condense run FILE",
+                 origin);
     fail_input("{}: unknown key {}{}", origin, key, did_you_mean(key, registry_keys()));
   }
 

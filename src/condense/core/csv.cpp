@@ -15,11 +15,21 @@ namespace condense {
 
 namespace {
 
+// Fields separated by commas; a field in double quotes may hold commas, and "" stands for a
+// quote inside it (RFC 4180, without line breaks in fields).
 std::vector<std::string> split_fields(const std::string& line) {
   std::vector<std::string> fields;
   std::string field;
-  for (char c : line) {
-    if (c == ',') {
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c != '"') field += c;
+      else if (i + 1 < line.size() && line[i + 1] == '"') field += line[++i];
+      else quoted = false;
+    } else if (c == '"' && field.empty()) {
+      quoted = true;
+    } else if (c == ',') {
       fields.push_back(std::move(field));
       field.clear();
     } else if (c != '\r') {

@@ -20,7 +20,7 @@ struct CsvTable {
   double number(std::size_t row, std::size_t column) const;
 };
 
-// Reads a CSV file. Throws IoError if it cannot be read, InputError naming the file and line of a
+// Reads a CSV file (fields may be quoted, as RFC 4180, on one line). Throws IoError if it cannot be read, InputError naming the file and line of a
 // row with more fields than the header (a short row, as left by an interrupted write, is padded).
 CsvTable read_csv(const std::filesystem::path& path);
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
@@ -73,10 +74,13 @@ std::string folder_name(const std::string& label) {
   return name;
 }
 
+// A CSV field, quoted when it holds a comma or a quote; line breaks become spaces.
 std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string flat = text;
+  std::replace(flat.begin(), flat.end(), '\n', ' ');
+  if (flat.find_first_of(",\"") == std::string::npos) return flat;
   std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : flat) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
 
@@ -139,6 +143,7 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
   const std::vector<ConfigAssignment> quick =
       assignments_at(file, *spec, "quick", "experiment.quick");
 
+  std::vector<const toml::node*> comparison_nodes;
   if (const toml::node* node = spec->get("compare")) {
     const toml::array* array = node->as_array();
     if (!array) fail_input("{}: experiment.compare must be an array of tables", where(file, *node));
@@ -148,7 +153,8 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
       if (!entry)
         fail_input("{}: experiment.compare entries are tables like {{ metric = \"align_v1\" }}",
                    where(file, item));
-      check_keys(file, *entry, "an experiment.compare entry", {"metric", "layer", "log_x"});
+      check_keys(file, *entry, "an experiment.compare entry",
+                 {"metric", "layer", "log_x", "runs", "name"});
       ExperimentComparison c;
       c.metric = string_at(file, *entry, "metric", "experiment.compare", true);
       if (std::find(metrics.begin(), metrics.end(), c.metric) == metrics.end())
@@ -160,7 +166,28 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
           fail_input("{}: experiment.compare.log_x must be true or false", where(file, *log_x));
         c.log_x = *log_x->value<bool>();
       }
+      c.name = string_at(file, *entry, "name", "experiment.compare", false);
+      if (c.name.empty()) c.name = c.metric + (c.layer.empty() ? "" : "_" + c.layer);
+      if (c.name != folder_name(c.name))
+        fail_input("{}: experiment.compare name \"{}\" cannot be a folder name", where(file, item),
+                   c.name);
+      for (const auto& other : experiment.comparisons)
+        if (other.name == c.name)
+          fail_input("{}: two comparisons are named \"{}\"; give them distinct names",
+                     where(file, item), c.name);
+      if (const toml::node* runs = entry->get("runs")) {
+        const toml::array* labels = runs->as_array();
+        if (!labels) fail_input("{}: experiment.compare.runs must be an array of run labels",
+                                where(file, *runs));
+        for (const auto& label : *labels) {
+          if (!label.is_string())
+            fail_input("{}: experiment.compare.runs must be an array of run labels",
+                       where(file, label));
+          c.runs.push_back(std::string(*label.value<std::string>()));
+        }
+      }
       experiment.comparisons.push_back(c);
+      comparison_nodes.push_back(&item);
     }
   }
 
@@ -187,10 +214,23 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
                  where(file, *entry), run.name);
     run.settings = assignments_at(file, *entry, "set", "run " + run.label);
     if (options.quick) run.settings.insert(run.settings.end(), quick.begin(), quick.end());
-    run.config = load_config_text(text, file.string(), {"experiment"}, run.settings,
-                                  options.overrides);
+    try {
+      run.config = load_config_text(text, file.string(), {"experiment"}, run.settings,
+                                    options.overrides);
+    } catch (const InputError& e) {
+      // Errors of the merged config ("config: ...") do not say which run they are about.
+      const std::string what = e.what();
+      if (what.find("(run " + run.label + ")") != std::string::npos) throw;
+      fail_input("{} (run {}): {}", where(file, *entry), run.label, what);
+    }
     experiment.runs.push_back(std::move(run));
   }
+  for (std::size_t i = 0; i < experiment.comparisons.size(); ++i)
+    for (const auto& label : experiment.comparisons[i].runs)
+      if (std::none_of(experiment.runs.begin(), experiment.runs.end(),
+                       [&](const ExperimentRun& r) { return r.label == label; }))
+        fail_input("{}: experiment.compare.runs: no run is labelled \"{}\"",
+                   where(file, *comparison_nodes[i]), label);
   return experiment;
 }
 
@@ -340,21 +380,23 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
   write_file_atomic(out / "experiment.csv", csv);
 
   // Comparison figures over the runs that have a directory.
-  std::vector<fs::path> roots;
-  std::vector<std::string> labels;
-  for (std::size_t i = 0; i < runs.size(); ++i)
-    if (runs[i]) {
-      roots.push_back(out / experiment.runs[i].name);
-      labels.push_back(experiment.runs[i].label);
-    }
   struct Drawn {
     std::string heading;
     std::vector<fs::path> images;  // relative to out
   };
   std::vector<Drawn> drawn;
   for (const auto& c : experiment.comparisons) {
-    if (roots.empty()) break;
-    const std::string stem = c.metric + (c.layer.empty() ? "" : "_" + c.layer);
+    std::vector<fs::path> roots;
+    std::vector<std::string> labels;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const std::string& label = experiment.runs[i].label;
+      if (runs[i] && (c.runs.empty() || std::find(c.runs.begin(), c.runs.end(), label) != c.runs.end())) {
+        roots.push_back(out / experiment.runs[i].name);
+        labels.push_back(label);
+      }
+    }
+    if (roots.empty()) continue;
+    const std::string& stem = c.name;
     CompareOptions options;
     options.runs = roots;
     options.labels = labels;
@@ -364,7 +406,9 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
     options.out = out / "compare" / stem;
     try {
       const CompareResult result = write_comparison(options);
-      Drawn d{fmt::format("{}{}", c.metric, c.layer.empty() ? "" : " (" + c.layer + ")"), {}};
+      Drawn d{fmt::format("{}{}{}", c.metric, c.layer.empty() ? "" : " (" + c.layer + ")",
+                          c.runs.empty() ? "" : ": " + fmt::format("{}", fmt::join(labels, ", "))),
+              {}};
       for (const auto& figure : result.figures)
         d.images.push_back(fs::path("compare") / stem / (figure + ".png"));
       drawn.push_back(std::move(d));

@@ -8,7 +8,8 @@
 //   title = "Two-layer CNN: alignment with v1 for four initialization scales"
 //   description = "What the experiment shows, for its page."
 //   quick = ["train.steps=20", "data.train_size=60"]     # the reduced version (--quick)
-//   compare = [{ metric = "align_v1", log_x = true }, { metric = "mean_abs_cos", layer = "conv1" }]
+//   compare = [{ metric = "align_v1", log_x = true },
+//              { metric = "mean_abs_cos", layer = "conv1", runs = ["GD", "Adam"], name = "opt" }]
 //   [[experiment.runs]]
 //   label = "std 1e-2"                                   # legend and table label
 //   name = "std_1e-2"                                    # folder (default: from the label)
@@ -33,9 +34,11 @@ struct ExperimentRun {
 };
 
 struct ExperimentComparison {
-  std::string metric;  // a metric of `condense compare`
-  std::string layer;   // empty: the aligned or first tracked layer
+  std::string metric;               // a metric of `condense compare`
+  std::string layer;                // empty: the aligned or first tracked layer
   bool log_x = false;
+  std::vector<std::string> runs;    // labels of the runs to overlay; empty: every run
+  std::string name;                 // folder in OUT/compare/; default: metric[_layer]
 };
 
 struct Experiment {
