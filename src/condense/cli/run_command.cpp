@@ -1,11 +1,11 @@
 // condense run EXPERIMENT.toml [--quick] [--set key=value]... [--out DIR] [--quiet]
 //
 // One experiment of SCIENCE.md §3 in one command: every run of the series, then experiment.csv,
-// the comparison figures and index.html (experiment/experiment.hpp, docs/experiments.md).
+// the comparison figures and index.html (cli/experiment.hpp, docs/experiments.md).
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
-#include "condense/experiment/experiment.hpp"
+#include "condense/cli/experiment.hpp"
 
 namespace condense {
 

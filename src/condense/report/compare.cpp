@@ -175,7 +175,7 @@ CompareResult write_comparison(const CompareOptions& options) {
     const int rows = int((panels.size() + 3) / 4);
     render_figure(options.out,
                   {"final_heatmaps", "Final cosine heatmaps", std::min(7.5, 0.9 + 1.7 * columns),
-                   0.4 + 1.8 * rows, heatmap_row_body(panels, columns)},
+                   0.5 + 2.1 * rows, heatmap_row_body(panels, columns)},
                   options.pdf);
     result.figures.push_back("final_heatmaps");
   }

@@ -486,15 +486,15 @@ std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int column
   std::string body = fmt::format(
       "unset grid\nset cbrange [-1:1]\nset cbtics 0.5 font ',7'\nset size square\n"
       "set multiplot layout {},{} margins 0.05,0.88,{:.3f},{:.3f} spacing 0.035,{:.3f}\n",
-      rows, columns, 0.17 / rows, 1 - 0.1 / rows, 0.18 / rows);
+      rows, columns, 0.17 / rows, 1 - 0.1 / rows, (rows > 1 ? 0.22 : 0.18) / rows);
   for (std::size_t i = 0; i < panels.size(); ++i) {
     const auto& p = panels[i];
     const long m = p.kernels;
-    body += fmt::format("set title {} font ',8'\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\n",
-                        gnuplot_quote(p.title), m - 0.5, m - 0.5);
-    body += kernel_tics(p.order, "x") + kernel_tics(p.order, "y");
-    body += p.subtitle.empty() ? "unset xlabel\n"
-                               : "set xlabel " + gnuplot_quote(p.subtitle) + " font ',7'\n";
+    // The subtitle joins the title: under the axis it would sit where a next row's titles are.
+    const std::string title = p.subtitle.empty() ? p.title : p.title + ": " + p.subtitle;
+    body += fmt::format("set title {} font ',{}'\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\n",
+                        gnuplot_quote(title), p.subtitle.empty() ? 8 : 7, m - 0.5, m - 0.5);
+    body += kernel_tics(p.order, "x") + kernel_tics(p.order, "y") + "unset xlabel\n";
     if (p.order.size() <= 32) body += "set xtics norotate\n";
     body += i + 1 == panels.size()
                 ? "set colorbox user origin 0.9,0.25 size 0.015,0.5\nset cblabel 'cos' font ',8'\n"

@@ -1,4 +1,4 @@
-#include "condense/experiment/experiment.hpp"
+#include "condense/cli/experiment.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -87,6 +87,13 @@ std::string csv_field(const std::string& text) {
 std::string number(double v, const char* format = "{:.6g}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : "";
 }
+
+// Per tracked layer: mean |cos| at the end and at its peak (the most condensed snapshot), the
+// step of that peak and the lines there, then the end's lines, orientations, effective rank, RD
+// and alignment with v1.
+constexpr const char* kLayerColumns[] = {"mean_abs_cos", "max_mean_abs_cos", "peak_step",
+                                         "n_lines_at_peak", "n_lines", "n_orientations",
+                                         "effective_rank", "rd", "align_v1"};
 
 std::string html_escape(const std::string& text) {
   std::string out;
@@ -320,8 +327,7 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
   const std::vector<std::string> scales = {"t_align(1e-2)", "t_align(1e-3)", "t_lin"};
   std::string csv = "label,run,status,steps,training_seconds,train_loss,train_acc,test_loss,test_acc";
   for (const auto& layer : layers)
-    for (const char* column : {"mean_abs_cos", "max_mean_abs_cos", "n_lines", "n_orientations",
-                               "effective_rank", "rd", "align_v1"})
+    for (const char* column : kLayerColumns)
       csv += fmt::format(",{}.{}", layer, column);
   for (const auto& scale : scales) csv += fmt::format(",{}_predicted,{}_measured", scale, scale);
   csv += ",error\n";
@@ -332,7 +338,7 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
     const std::string error = i < errors.size() ? errors[i] : "";
     if (!runs[i]) {
       row.push_back(error.empty() ? "not run" : "failed");
-      row.resize(9 + layers.size() * 7 + scales.size() * 2);
+      row.resize(9 + layers.size() * std::size(kLayerColumns) + scales.size() * 2);
     } else {
       const RunData& run = *runs[i];
       row.push_back(run.status());
@@ -348,14 +354,17 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
       for (const auto& layer : layers) {
         const std::vector<AnalysisRow> rows = run.rows_of(layer);
         if (rows.empty()) {
-          row.resize(row.size() + 7);
+          row.resize(row.size() + std::size(kLayerColumns));
           continue;
         }
         const AnalysisRow& end = rows.back();
-        double peak = 0;
-        for (const auto& r : rows) peak = std::max(peak, r.mean_abs_cos);
+        const AnalysisRow* peak = &rows.front();
+        for (const auto& r : rows)
+          if (r.mean_abs_cos > peak->mean_abs_cos) peak = &r;
         row.push_back(number(end.mean_abs_cos, "{:.4f}"));
-        row.push_back(number(peak, "{:.4f}"));
+        row.push_back(number(peak->mean_abs_cos, "{:.4f}"));
+        row.push_back(std::to_string(peak->step));
+        row.push_back(std::to_string(peak->n_lines));
         row.push_back(std::to_string(end.n_lines));
         row.push_back(std::to_string(end.n_orientations));
         row.push_back(number(end.effective_rank, "{:.3f}"));
