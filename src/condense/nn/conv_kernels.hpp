@@ -168,25 +168,36 @@ inline void direct_block(int D, const T* a, std::int64_t lda, const int* offsets
     for (int j = 0; j < NP; ++j) pstoreu(c + r * ldc + out[j], acc[r][j]);
 }
 
-// Rows [0, RB), every output position: the packets two at a time (also across output rows, so
-// that narrow outputs keep two packets per weight broadcast), then the leftover positions.
-template <class T, int RB>
-inline void direct_rows(int D, const DirectPositions& positions, const T* a, std::int64_t lda,
-                        const int* offsets, const T* xp, T* c, std::int64_t ldc, const T* bias) {
-  const int packets = int(positions.packet_out.size());
-  const int* in = positions.packet_in.data();
-  const int* out = positions.packet_out.data();
-  int q = 0;
-  for (; q + 2 <= packets; q += 2)
-    direct_block<T, RB, 2>(D, a, lda, offsets, xp, in + q, out + q, c, ldc, bias);
-  if (q < packets) direct_block<T, RB, 1>(D, a, lda, offsets, xp, in + q, out + q, c, ldc, bias);
-  for (std::size_t rest = 0; rest < positions.rest_out.size(); ++rest) {
-    const T* b = xp + positions.rest_in[rest];
-    for (int r = 0; r < RB; ++r) {
-      T sum = bias ? bias[r] : T(0);
-      for (int d = 0; d < D; ++d) sum = madd(a[r * lda + d], b[offsets[d]], sum);
-      c[r * ldc + positions.rest_out[rest]] = sum;
-    }
+// Every row of C at NP packets of positions, 6 rows at a time.
+template <class T, int NP>
+inline void direct_packets(int R, int D, const T* a, const int* offsets, const T* xp, const int* in,
+                           const int* out, T* c, std::int64_t ldc, const T* bias) {
+  constexpr int kRows = 6;
+  int r = 0;
+  for (; r + kRows <= R; r += kRows)
+    direct_block<T, kRows, NP>(D, a + r * D, D, offsets, xp, in, out, c + r * ldc, ldc,
+                               bias ? bias + r : nullptr);
+  const T* ar = a + r * D;
+  T* cr = c + r * ldc;
+  const T* br = bias ? bias + r : nullptr;
+  switch (R - r) {
+    case 5:
+      direct_block<T, 5, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 4:
+      direct_block<T, 4, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 3:
+      direct_block<T, 3, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 2:
+      direct_block<T, 2, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 1:
+      direct_block<T, 1, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    default:
+      break;
   }
 }
 
@@ -311,32 +322,24 @@ inline void direct_tn_rows(int S, int L, const int* in, const T* dzt, std::int64
 template <class T>
 void multiply_direct(int R, int D, const DirectPositions& positions, const T* a, const int* offsets,
                      const T* xp, T* c, std::int64_t L, const T* bias) {
-  constexpr int kRows = 6;
-  int r = 0;
-  for (; r + kRows <= R; r += kRows)
-    detail::direct_rows<T, kRows>(D, positions, a + r * D, D, offsets, xp, c + r * L, L,
-                                  bias ? bias + r : nullptr);
-  const T* ar = a + r * D;
-  T* cr = c + r * L;
-  const T* br = bias ? bias + r : nullptr;
-  switch (R - r) {
-    case 5:
-      detail::direct_rows<T, 5>(D, positions, ar, D, offsets, xp, cr, L, br);
-      break;
-    case 4:
-      detail::direct_rows<T, 4>(D, positions, ar, D, offsets, xp, cr, L, br);
-      break;
-    case 3:
-      detail::direct_rows<T, 3>(D, positions, ar, D, offsets, xp, cr, L, br);
-      break;
-    case 2:
-      detail::direct_rows<T, 2>(D, positions, ar, D, offsets, xp, cr, L, br);
-      break;
-    case 1:
-      detail::direct_rows<T, 1>(D, positions, ar, D, offsets, xp, cr, L, br);
-      break;
-    default:
-      break;
+  // Two packets of positions at a time (also across output rows, so that narrow outputs keep two
+  // packets per weight broadcast), every row for them before the next: their patch entries
+  // (D × 2 packets) stay in L1 for all rows, where a loop over rows outside streamed the whole
+  // sample from L2 once per block of rows.
+  const int packets = int(positions.packet_out.size());
+  const int* in = positions.packet_in.data();
+  const int* out = positions.packet_out.data();
+  int q = 0;
+  for (; q + 2 <= packets; q += 2)
+    detail::direct_packets<T, 2>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+  if (q < packets) detail::direct_packets<T, 1>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+  for (std::size_t rest = 0; rest < positions.rest_out.size(); ++rest) {
+    const T* b = xp + positions.rest_in[rest];
+    for (int r = 0; r < R; ++r) {
+      T sum = bias ? bias[r] : T(0);
+      for (int d = 0; d < D; ++d) sum = detail::madd(a[r * D + d], b[offsets[d]], sum);
+      c[r * L + positions.rest_out[rest]] = sum;
+    }
   }
 }
 
