@@ -168,6 +168,19 @@ inline void direct_block(int D, const T* a, std::int64_t lda, const int* offsets
     for (int j = 0; j < NP; ++j) pstoreu(c + r * ldc + out[j], acc[r][j]);
 }
 
+// Rows [0, RB) of C at every packet of positions, two packets at a time.
+template <class T, int RB>
+inline void direct_rows(int D, const DirectPositions& positions, const T* a, const int* offsets,
+                        const T* xp, T* c, std::int64_t ldc, const T* bias) {
+  const int packets = int(positions.packet_out.size());
+  const int* in = positions.packet_in.data();
+  const int* out = positions.packet_out.data();
+  int q = 0;
+  for (; q + 2 <= packets; q += 2)
+    direct_block<T, RB, 2>(D, a, D, offsets, xp, in + q, out + q, c, ldc, bias);
+  if (q < packets) direct_block<T, RB, 1>(D, a, D, offsets, xp, in + q, out + q, c, ldc, bias);
+}
+
 // Every row of C at NP packets of positions, 6 rows at a time.
 template <class T, int NP>
 inline void direct_packets(int R, int D, const T* a, const int* offsets, const T* xp, const int* in,
@@ -323,16 +336,51 @@ template <class T>
 void multiply_direct(int R, int D, const DirectPositions& positions, const T* a, const int* offsets,
                      const T* xp, T* c, std::int64_t L, const T* bias) {
   // Two packets of positions at a time (also across output rows, so that narrow outputs keep two
-  // packets per weight broadcast), every row for them before the next: their patch entries
-  // (D × 2 packets) stay in L1 for all rows, where a loop over rows outside streamed the whole
-  // sample from L2 once per block of rows.
+  // packets per weight broadcast). When the planes do not fit in L1, every row for two packets
+  // before the next: their patch entries (D × 2 packets) stay in L1 for all rows, where a loop
+  // over rows outside streamed the planes from L2 once per block of rows. When they fit, blocks
+  // of rows outside: each row block's outputs are then written as whole rows, not 2 packets in
+  // each of R rows L elements apart (4 KB apart for 32 × 32 outputs, one L1 set).
+  constexpr std::int64_t kL1Bytes = 32 << 10;
   const int packets = int(positions.packet_out.size());
   const int* in = positions.packet_in.data();
   const int* out = positions.packet_out.data();
-  int q = 0;
-  for (; q + 2 <= packets; q += 2)
-    detail::direct_packets<T, 2>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
-  if (q < packets) detail::direct_packets<T, 1>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+  const std::int64_t span = packets > 0 ? offsets[D - 1] + in[packets - 1] + detail::kLanes<T> : 0;
+  if (span * std::int64_t(sizeof(T)) <= kL1Bytes) {
+    constexpr int kRows = 6;
+    int r = 0;
+    for (; r + kRows <= R; r += kRows)
+      detail::direct_rows<T, kRows>(D, positions, a + r * D, offsets, xp, c + r * L, L,
+                                    bias ? bias + r : nullptr);
+    const T* ar = a + r * D;
+    T* cr = c + r * L;
+    const T* br = bias ? bias + r : nullptr;
+    switch (R - r) {
+      case 5:
+        detail::direct_rows<T, 5>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 4:
+        detail::direct_rows<T, 4>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 3:
+        detail::direct_rows<T, 3>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 2:
+        detail::direct_rows<T, 2>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 1:
+        detail::direct_rows<T, 1>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      default:
+        break;
+    }
+  } else {
+    int q = 0;
+    for (; q + 2 <= packets; q += 2)
+      detail::direct_packets<T, 2>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+    if (q < packets)
+      detail::direct_packets<T, 1>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+  }
   for (std::size_t rest = 0; rest < positions.rest_out.size(); ++rest) {
     const T* b = xp + positions.rest_in[rest];
     for (int r = 0; r < R; ++r) {
