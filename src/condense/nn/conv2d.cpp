@@ -17,6 +17,8 @@ constexpr int kSamplesPerChunk = 4;
 constexpr std::size_t kPatchCacheBytes = std::size_t{1} << 30;
 // Patch sizes K up to this use conv_kernels for the weight gradient (measured on AVX2).
 constexpr int kShallowPatch = 64;
+// Rows of patch gradients per block of the direct input gradient: a block (rows × L) stays in L1.
+constexpr int kGradientBlockRows = 24;
 
 // Output columns ow whose input column ow·s − p + j lies in [0, W): ow in [begin, end), with
 // begin = ⌈(p − j)/s⌉ (at least 0) and end = ⌈(W + p − j)/s⌉ (at most Wo).
@@ -97,38 +99,112 @@ Conv2d<T>::Conv2d(std::string name, FeatureShape input, int out_channels, int ke
   g_ = {input.channels, out_channels, kernel, stride, padding, input.height, input.width};
   this->output_ = {out_channels, g_.out_height(), g_.out_width()};
   // Shallow stride-1 layers (first layers) read their patches in place from the padded sample,
-  // which sits in L1, where a patch matrix streamed 27 rows 4 KB apart from memory.
-  direct_ = stride == 1 && g_.patch_size() <= kShallowPatch;
+  // which sits in L1, where a patch matrix streamed 27 rows 4 KB apart from memory. Deep layers
+  // read theirs from the phase planes (L2) too, where a kept patch matrix was k·k times the
+  // input's size, written in forward and read back from memory in backward.
+  deep_ = g_.patch_size() > kShallowPatch;
+  direct_ = deep_ || stride == 1;
   if (direct_) {
     offsets_ = direct_offsets(g_);
     positions_ = conv_kernels::DirectPositions::make<T>(g_.out_height(), g_.out_width(),
-                                                        g_.in_width + 2 * padding);
+                                                        direct_row_step(g_));
     keep_patches_ = false;
   }
 }
 
+int plane_width(const ConvGeometry& g) {
+  return (g.in_width + 2 * g.padding + g.stride - 1) / g.stride;
+}
+
+std::int64_t plane_size(const ConvGeometry& g) {
+  return std::int64_t(g.in_channels) * (g.in_height + 2 * g.padding) * g.stride * plane_width(g);
+}
+
+int direct_row_step(const ConvGeometry& g) { return g.stride * g.stride * plane_width(g); }
+
 template <class T>
 void pad_input(const ConvGeometry& g, const T* x, T* xp) {
-  const int H = g.in_height, W = g.in_width, p = g.padding, Hp = H + 2 * p, Wp = W + 2 * p;
+  const int H = g.in_height, W = g.in_width, p = g.padding, s = g.stride, Hp = H + 2 * p;
+  const int Ws = plane_width(g);
+  const std::int64_t row = std::int64_t(s) * Ws;  // one padded row: its s phases
   for (int c = 0; c < g.in_channels; ++c) {
-    T* channel = xp + std::int64_t(c) * Hp * Wp;
-    std::fill(channel, channel + std::int64_t(p) * Wp, T(0));
+    T* channel = xp + std::int64_t(c) * Hp * row;
+    std::fill(channel, channel + p * row, T(0));
     for (int y = 0; y < H; ++y) {
-      T* row = channel + std::int64_t(y + p) * Wp;
-      std::fill(row, row + p, T(0));
-      std::copy(x + (std::int64_t(c) * H + y) * W, x + (std::int64_t(c) * H + y + 1) * W, row + p);
-      std::fill(row + p + W, row + Wp, T(0));
+      const T* in = x + (std::int64_t(c) * H + y) * W;
+      T* out = channel + (y + p) * row;
+      if (s == 1) {
+        std::fill(out, out + p, T(0));
+        std::copy(in, in + W, out + p);
+        std::fill(out + p + W, out + Ws, T(0));
+        continue;
+      }
+      if (s == 2) {
+        // Input column w is padded column w + p: phase (w + p) mod 2, index ⌊(w + p)/2⌋. One
+        // loop over column pairs, which the compiler turns into vector de-interleaving.
+        std::fill(out, out + row, T(0));
+        T* even = out + (p & 1) * Ws + p / 2;
+        T* odd = out + ((p + 1) & 1) * Ws + (p + 1) / 2;
+        for (int v = 0; v < W / 2; ++v) {
+          even[v] = in[2 * v];
+          odd[v] = in[2 * v + 1];
+        }
+        if (W & 1) even[W / 2] = in[W - 1];
+        continue;
+      }
+      // Phase f holds padded columns f, f + s, …, i.e. input columns u·s + f − p; those outside
+      // [0, W) are zero.
+      for (int f = 0; f < s; ++f) {
+        T* phase = out + std::int64_t(f) * Ws;
+        const int begin = valid_begin(p - f, s), end = valid_end(W + p - f, s, Ws);
+        const T* column = in + (f - p);
+        std::fill(phase, phase + begin, T(0));
+        for (int u = begin; u < end; ++u) phase[u] = column[u * s];
+        std::fill(phase + std::max(begin, end), phase + Ws, T(0));
+      }
     }
-    std::fill(channel + std::int64_t(H + p) * Wp, channel + std::int64_t(Hp) * Wp, T(0));
+    std::fill(channel + (H + p) * row, channel + Hp * row, T(0));
   }
 }
 
+template <class T>
+void unpad_input(const ConvGeometry& g, const T* xp, T* x) {
+  const int H = g.in_height, W = g.in_width, p = g.padding, s = g.stride, Hp = H + 2 * p;
+  const int Ws = plane_width(g);
+  const std::int64_t row = std::int64_t(s) * Ws;
+  for (int c = 0; c < g.in_channels; ++c)
+    for (int y = 0; y < H; ++y) {
+      const T* in = xp + (std::int64_t(c) * Hp + y + p) * row;
+      T* out = x + (std::int64_t(c) * H + y) * W;
+      if (s == 1) {
+        std::copy(in + p, in + p + W, out);
+        continue;
+      }
+      if (s == 2) {  // as in pad_input
+        const T* even = in + (p & 1) * Ws + p / 2;
+        const T* odd = in + ((p + 1) & 1) * Ws + (p + 1) / 2;
+        for (int v = 0; v < W / 2; ++v) {
+          out[2 * v] = even[v];
+          out[2 * v + 1] = odd[v];
+        }
+        if (W & 1) out[W - 1] = even[W / 2];
+        continue;
+      }
+      for (int f = 0; f < s; ++f) {
+        const T* phase = in + std::int64_t(f) * Ws;
+        T* column = out + (f - p);
+        const int end = valid_end(W + p - f, s, Ws);
+        for (int u = valid_begin(p - f, s); u < end; ++u) column[u * s] = phase[u];
+      }
+    }
+}
+
 std::vector<int> direct_offsets(const ConvGeometry& g) {
-  const int Hp = g.in_height + 2 * g.padding, Wp = g.in_width + 2 * g.padding;
+  const int Hp = g.in_height + 2 * g.padding, s = g.stride, Ws = plane_width(g);
   std::vector<int> offsets;
   for (int c = 0; c < g.in_channels; ++c)
     for (int i = 0; i < g.kernel; ++i)
-      for (int j = 0; j < g.kernel; ++j) offsets.push_back((c * Hp + i) * Wp + j);
+      for (int j = 0; j < g.kernel; ++j) offsets.push_back(((c * Hp + i) * s + j % s) * Ws + j / s);
   return offsets;
 }
 
@@ -151,6 +227,27 @@ void Conv2d<T>::declare(ParameterStore<T>& store) {
 }
 
 template <class T>
+int Conv2d<T>::group_channels() const {
+  return std::max(1, kGradientBlockRows / (g_.kernel * g_.kernel));
+}
+
+template <class T>
+std::size_t Conv2d<T>::input_slot() const {
+  const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
+  return direct_ ? std::size_t(plane_size(g_)) : KL;
+}
+
+template <class T>
+std::size_t Conv2d<T>::grad_slot() const {
+  const std::size_t L = std::size_t(g_.positions());
+  if (!direct_) return std::size_t(g_.patch_size()) * L;
+  const std::size_t block = std::size_t(group_channels()) * g_.kernel * g_.kernel * L;
+  const std::size_t transposed =
+      deep_ ? L * std::size_t(conv_kernels::transposed_stride<T>(g_.out_channels)) : 0;
+  return std::size_t(plane_size(g_)) + block + transposed;
+}
+
+template <class T>
 void Conv2d<T>::reserve(int batch) {
   const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
   const std::size_t threads = std::size_t(thread_count());
@@ -161,8 +258,8 @@ void Conv2d<T>::reserve(int batch) {
     batch_patches_.clear();
   }
   batch_patches_valid_ = false;
-  thread_patches_.assign(threads * KL, T(0));
-  thread_patch_grads_.assign(threads * KL, T(0));
+  thread_patches_.assign(threads * input_slot(), T(0));
+  thread_patch_grads_.assign(threads * grad_slot(), T(0));
   const std::size_t chunks = std::size_t((batch + kSamplesPerChunk - 1) / kSamplesPerChunk);
   chunk_grads_.assign(chunks * std::size_t(g_.out_channels) * (g_.patch_size() + 1), T(0));
 }
@@ -192,7 +289,7 @@ const T* Conv2d<T>::batch_patches(const T* x, int N, bool same_input) {
 template <class T>
 void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) {
   // reserve() sized the per-thread scratch for the thread count of its time, which may have grown.
-  const std::size_t thread_slots = std::size_t(thread_count()) * g_.patch_size() * g_.positions();
+  const std::size_t thread_slots = std::size_t(thread_count()) * grad_slot();
   if (N > capacity_ || thread_patch_grads_.size() < thread_slots) reserve(std::max(N, capacity_));
   const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
   const std::size_t KL = std::size_t(K) * L;
@@ -200,17 +297,16 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
   const T* weight = store.value(weight_id_);
   if (direct_) {
     parallel_for(N, [&](std::int64_t n) {
-      T* scratch = thread_patches_.data() + std::size_t(thread_index()) * KL;
-      pad_input(g_, x + std::size_t(n) * this->input_.size(), scratch);
-      conv_kernels::multiply_direct<T>(M, K, g_.out_height(), g_.out_width(),
-                                       g_.in_width + 2 * g_.padding, weight, offsets_.data(),
-                                       scratch, y + std::size_t(n) * M * L,
+      T* planes = thread_patches_.data() + std::size_t(thread_index()) * input_slot();
+      pad_input(g_, x + std::size_t(n) * this->input_.size(), planes);
+      conv_kernels::multiply_direct<T>(M, K, positions_, weight, offsets_.data(), planes,
+                                       y + std::size_t(n) * M * L, L,
                                        bias_ ? store.value(bias_id_) : nullptr);
     }, std::int64_t(N) * M * K * L);
     return;
   }
   parallel_for(N, [&](std::int64_t n) {
-    T* scratch = thread_patches_.data() + std::size_t(thread_index()) * KL;
+    T* scratch = thread_patches_.data() + std::size_t(thread_index()) * input_slot();
     const T* patches;
     if (batch_patches_.empty()) {
       im2col(g_, x + std::size_t(n) * this->input_.size(), scratch);
@@ -230,13 +326,15 @@ template <class T>
 void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const T* dy, T* dx,
                          int N) {
   const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
-  const std::size_t KL = std::size_t(K) * L;
   const std::size_t chunk_size = std::size_t(M) * (K + 1);
   const std::int64_t chunks = (N + kSamplesPerChunk - 1) / kSamplesPerChunk;
   const T* weight = store.value(weight_id_);
+  const int Ho = g_.out_height(), Wo = g_.out_width(), row_step = direct_row_step(g_);
+  const std::int64_t ldt = conv_kernels::transposed_stride<T>(M);
   parallel_for(chunks, [&](std::int64_t c) {
     const int t = thread_index();
-    T* scratch = thread_patches_.data() + std::size_t(t) * KL;
+    T* scratch = thread_patches_.data() + std::size_t(t) * input_slot();
+    T* grad_scratch = thread_patch_grads_.data() + std::size_t(t) * grad_slot();
     MatrixMap<T> dW(chunk_grads_.data() + std::size_t(c) * chunk_size, M, K);
     VectorMap<T> db(chunk_grads_.data() + std::size_t(c) * chunk_size + std::size_t(M) * K, M);
     dW.setZero();
@@ -244,34 +342,71 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
     const int end = std::min<int>(N, int(c + 1) * kSamplesPerChunk);
     for (int n = int(c) * kSamplesPerChunk; n < end; ++n) {
       const T* dZ = dy + std::size_t(n) * M * L;
-      if (direct_) {
-        pad_input(g_, x + std::size_t(n) * this->input_.size(), scratch);
+      if (direct_) pad_input(g_, x + std::size_t(n) * this->input_.size(), scratch);
+      if (deep_) {
+        // Deep patches: lanes over output channels, each weight's sum in position order (as
+        // Eigen's packed product summed it before), without a patch matrix to pack.
+        T* dZt = grad_scratch + plane_size(g_) + group_channels() * g_.kernel * g_.kernel * L;
+        conv_kernels::transpose_padded<T>(M, L, dZ, dZt, ldt);
+        conv_kernels::multiply_add_transposed_in_order<T>(M, K, positions_, dZt, ldt,
+                                                          offsets_.data(), scratch, dW.data());
+
+      } else if (direct_) {
         conv_kernels::multiply_add_transposed_direct<T>(M, K, positions_, L, dZ, offsets_.data(),
                                                         scratch, dW.data());
-      } else if (const T* patches = sample_patches(x, n, scratch); K <= kShallowPatch) {
-        // The dot-product kernel wins for shallow patches over many positions (first layers);
-        // Eigen's packed product for deep patches over few positions.
-        conv_kernels::multiply_add_transposed<T>(M, K, L, dZ, L, patches, L, dW.data(), K);
       } else {
-        dW.noalias() += ConstMatrixMap<T>(dZ, M, L) * ConstMatrixMap<T>(patches, K, L).transpose();
+        conv_kernels::multiply_add_transposed<T>(M, K, L, dZ, L, sample_patches(x, n, scratch), L,
+                                                 dW.data(), K);
       }
-      // A plain loop, not dZ.rowwise().sum(): Eigen starts that sum's vector part at the first
-      // aligned element, so its rounding would depend on where dy sits in memory.
-      if (bias_)
-        for (int m = 0; m < M; ++m) {
-          const T* row = dy + (std::size_t(n) * M + m) * L;
+      // Plain sums over positions in order, not dZ.rowwise().sum(): Eigen starts that sum's
+      // vector part at the first aligned element, so its rounding would depend on where dy sits
+      // in memory. Eight channels at a time: eight independent chains instead of one.
+      if (bias_) {
+        int m = 0;
+        for (; m + 8 <= M; m += 8) {
+          T sums[8] = {};
+          for (int q = 0; q < L; ++q)
+            for (int j = 0; j < 8; ++j) sums[j] += dZ[std::size_t(m + j) * L + q];
+          for (int j = 0; j < 8; ++j) db[m + j] += sums[j];
+        }
+        for (; m < M; ++m) {
           T sum = 0;
-          for (int q = 0; q < L; ++q) sum += row[q];
+          for (int q = 0; q < L; ++q) sum += dZ[std::size_t(m) * L + q];
           db[m] += sum;
         }
-      if (dx) {
+      }
+      if (!dx) continue;
+      T* dxn = dx + std::size_t(n) * this->input_.size();
+      if (!direct_) {
         // dP (K × L) = Wᵀ dZ, Wᵀ read in place.
-        T* dP = thread_patch_grads_.data() + std::size_t(t) * KL;
+        T* dP = grad_scratch;
         conv_kernels::multiply<T>(K, M, L, weight, 1, K, dZ, L, dP, L, nullptr, false);
-        T* dxn = dx + std::size_t(n) * this->input_.size();
         std::fill(dxn, dxn + this->input_.size(), T(0));
         col2im_add(g_, dP, dxn);
+        continue;
       }
+      // The same sums as col2im_add on dP = Wᵀ dZ: each dx element adds its dP entries in (i, j)
+      // order from 0. dP is made a block of input channels at a time (in L1) and added into
+      // phase planes, where a patch row is contiguous at any stride; contributions that fall on
+      // the padding are dropped with it.
+      T* dxp = grad_scratch;
+      T* dP = grad_scratch + plane_size(g_);
+      std::fill(dxp, dxp + plane_size(g_), T(0));
+      const int k2 = g_.kernel * g_.kernel, G = group_channels();
+      for (int c0 = 0; c0 < g_.in_channels; c0 += G) {
+        const int rows = std::min(G, g_.in_channels - c0) * k2, d0 = c0 * k2;
+        conv_kernels::multiply<T>(rows, M, L, weight + d0, 1, K, dZ, L, dP, L, nullptr, false);
+        for (int r = 0; r < rows; ++r) {
+          const T* grads = dP + std::size_t(r) * L;
+          T* plane = dxp + offsets_[d0 + r];
+          for (int oh = 0; oh < Ho; ++oh) {
+            T* out = plane + std::int64_t(oh) * row_step;
+            const T* in = grads + std::int64_t(oh) * Wo;
+            for (int ow = 0; ow < Wo; ++ow) out[ow] += in[ow];
+          }
+        }
+      }
+      unpad_input(g_, dxp, dxn);
     }
   }, std::int64_t(N) * M * K * L * (dx ? 2 : 1));
   // Sum the chunks in order.
@@ -292,6 +427,8 @@ template class Conv2d<float>;
 template class Conv2d<double>;
 template void pad_input<float>(const ConvGeometry&, const float*, float*);
 template void pad_input<double>(const ConvGeometry&, const double*, double*);
+template void unpad_input<float>(const ConvGeometry&, const float*, float*);
+template void unpad_input<double>(const ConvGeometry&, const double*, double*);
 template void im2col<float>(const ConvGeometry&, const float*, float*);
 template void im2col<double>(const ConvGeometry&, const double*, double*);
 template void col2im_add<float>(const ConvGeometry&, const float*, float*);

@@ -5,6 +5,7 @@
 //   Z_n (M × L) = W (M × K) · P_n (K × L),   K = C·k·k, L = Ho·Wo.
 // The patch matrices are the x_{i,q} of SCIENCE.md §2; for a first layer trained full-batch they
 // are built once and kept.
+#include <cstdint>
 #include <vector>
 
 #include "condense/nn/conv_kernels.hpp"
@@ -29,12 +30,23 @@ void im2col(const ConvGeometry& g, const T* x, T* patches);
 template <class T>
 void col2im_add(const ConvGeometry& g, const T* patch_grads, T* dx);
 
-// Stride-1 convolutions read their patches in place from the zero-padded sample
-// (conv_kernels::multiply_direct) instead of a patch matrix.
-// xp: (C, H + 2p, W + 2p) = x: (C, H, W) with a zero border of p; every element is written.
+// Direct convolutions (stride 1 with shallow patches, and every deep patch) read their patches in
+// place (conv_kernels::multiply_direct) from the sample's phase planes instead of a patch matrix:
+// the zero-padded sample with every row split by column phase w mod s,
+//   xp: (C, Hp, s, Ws),  Hp = H + 2p, Wp = W + 2p, Ws = ⌈Wp/s⌉,
+// padded element (c, h, w) at ((c·Hp + h)·s + w mod s)·Ws + ⌊w/s⌋. Patch entry (c, i, j) of output
+// (oh, ow) is then at offsets[(c, i, j)] + oh·row_step + ow: consecutive output columns read
+// consecutive elements at any stride. For s = 1 the planes are the padded sample (C, Hp, Wp).
+int plane_width(const ConvGeometry& g);          // Ws
+std::int64_t plane_size(const ConvGeometry& g);  // C·Hp·s·Ws
+int direct_row_step(const ConvGeometry& g);      // s·s·Ws
+// xp = the phase planes of x: (C, H, W); every element is written.
 template <class T>
 void pad_input(const ConvGeometry& g, const T* x, T* xp);
-// offsets[d] for d = (c, i, j): where patch row d starts in the padded sample.
+// x: (C, H, W) = the elements of the planes xp that lie inside the unpadded sample.
+template <class T>
+void unpad_input(const ConvGeometry& g, const T* xp, T* x);
+// offsets[d] for d = (c, i, j): where patch row d starts in the phase planes.
 std::vector<int> direct_offsets(const ConvGeometry& g);
 
 template <class T>
@@ -67,6 +79,9 @@ class Conv2d final : public Layer<T> {
 
  private:
   const T* sample_patches(const T* x, int n, T* scratch) const;
+  std::size_t input_slot() const;  // per-thread scratch for a sample's patches or phase planes
+  std::size_t grad_slot() const;   // per-thread scratch of backward
+  int group_channels() const;      // input channels per block of the direct input gradient
 
   ConvGeometry g_;
   bool bias_;
@@ -76,13 +91,17 @@ class Conv2d final : public Layer<T> {
   std::vector<T> batch_patches_;  // (N, K, L), empty when the batch is too large to keep
   bool batch_patches_valid_ = false;
   bool keep_patches_ = true;
-  // Stride 1 with shallow patches: forward and weight gradient without a patch matrix.
+  // Direct: forward, weight and input gradients without a patch matrix.
   bool direct_ = false;
+  // Deep patches: the weight gradient as conv_kernels::multiply_add_transposed_in_order.
+  bool deep_ = false;
   std::vector<int> offsets_;
   conv_kernels::DirectPositions positions_;
-  // Scratch, one slot per thread: a patch matrix and its gradient.
-  std::vector<T> thread_patches_;      // (threads, K, L)
-  std::vector<T> thread_patch_grads_;  // (threads, K, L)
+  // Scratch, one slot per thread: the patch matrix (or phase planes) and backward's buffers, for
+  // im2col: the patch gradients (K, L); direct: the input gradient's planes, a block of patch
+  // gradients (G·k·k, L) and, for deep patches, dZᵀ (L, ldt).
+  std::vector<T> thread_patches_;      // (threads, input_slot())
+  std::vector<T> thread_patch_grads_;  // (threads, grad_slot())
   // Per-chunk partial parameter gradients, summed in chunk order (core/parallel.hpp).
   std::vector<T> chunk_grads_;  // (chunks, M·K + M)
 };

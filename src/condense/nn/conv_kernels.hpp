@@ -7,21 +7,26 @@
 // runs in order, in vector lanes of a fixed width from the row's first element), so results do
 // not depend on buffer addresses, thread slots or thread counts.
 #include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
 namespace condense::conv_kernels {
 
-// The output positions of a stride-1 convolution as the weight-gradient kernel visits them:
-// packet_out[i] = y·Wo + x and packet_in[i] = y·Wp + x for every full vector packet of every
-// output row, then rest_out/rest_in for the positions left over at the rows' ends.
+// The output positions of a direct convolution as its kernels visit them: packet_out[i] = y·Wo + x
+// and packet_in[i] = y·Wp + x for every full vector packet of every output row, then
+// rest_out/rest_in for the positions left over at the rows' ends. Wp is the distance between
+// output rows in the input planes (conv2d.hpp: direct_row_step).
+// `in` lists y·Wp + x for every position in order.
 struct DirectPositions {
-  std::vector<int> packet_out, packet_in, rest_out, rest_in;
+  std::vector<int> packet_out, packet_in, rest_out, rest_in, in;
   template <class T>
   static DirectPositions make(int Ho, int Wo, int Wp) {
     constexpr int P = Eigen::internal::packet_traits<T>::size;
     DirectPositions p;
     for (int y = 0; y < Ho; ++y) {
+      for (int x = 0; x < Wo; ++x) p.in.push_back(y * Wp + x);
       int x = 0;
       for (; x + P <= Wo; x += P) {
         p.packet_out.push_back(y * Wo + x);
@@ -42,6 +47,18 @@ template <class T>
 using Packet = typename Eigen::internal::packet_traits<T>::type;
 template <class T>
 constexpr int kLanes = Eigen::internal::unpacket_traits<Packet<T>>::size;
+
+// c + a·b rounded as a vector lane's pmadd rounds it (fused where Eigen fuses), so that the
+// elements a kernel leaves to scalar code get the bits a lane would give them: an element's value
+// then does not depend on whether it fell into a vector block.
+template <class T>
+inline T madd(T a, T b, T c) {
+#ifdef EIGEN_VECTORIZE_FMA
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 
 // Rows [0, RB) × columns [l, l + 2·lanes) of C = A·B (+ C or + bias).
 template <class T, int RB>
@@ -84,7 +101,7 @@ inline void nn_rows(int D, int L, const T* a, std::int64_t a_rs, std::int64_t a_
   for (int r = 0; r < RB; ++r) {
     for (int j = l; j < L; ++j) {
       T sum = accumulate ? c[r * ldc + j] : (bias ? bias[r] : T(0));
-      for (int d = 0; d < D; ++d) sum += a[r * a_rs + d * a_cs] * b[d * ldb + j];
+      for (int d = 0; d < D; ++d) sum = madd(a[r * a_rs + d * a_cs], b[d * ldb + j], sum);
       c[r * ldc + j] = sum;
     }
   }
@@ -126,50 +143,74 @@ inline void nt_rows(int S, int L, const T* a, std::int64_t lda, const T* b, std:
   if (S - s == 1) nt_block<T, RB, 1>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
 }
 
-// Direct stride-1 convolution: row r of A times the patches read in place from a zero-padded
-// input xp (C, Hp, Wp). The patch entry d = (c, i, j) of output position (y, x) is
-// xp[offsets[d] + y·Wp + x] with offsets[d] = (c·Hp + i)·Wp + j: columns x of one output row are
-// consecutive in memory, so the loads are those of nn_block with row d starting at offsets[d].
-template <class T, int RB, int COLS>
-inline void direct_block(int D, const T* a, std::int64_t lda, const int* offsets, const T* xrow,
-                         T* c, std::int64_t ldc, const T* bias) {
+// Direct convolution: row r of A times the patches read in place from the sample's phase planes
+// xp (conv2d.hpp). The patch entry d of output position q is xp[offsets[d] + at(q)], where
+// consecutive output columns of one output row are consecutive in memory: a vector packet of
+// positions starting at `in` loads like a row of a patch matrix. Rows [0, RB) of C = A·P + bias
+// at NP packets of positions, read at in[j] and written at out[j].
+template <class T, int RB, int NP>
+inline void direct_block(int D, const T* a, std::int64_t lda, const int* offsets, const T* xp,
+                         const int* in, const int* out, T* c, std::int64_t ldc, const T* bias) {
   using namespace Eigen::internal;
-  constexpr int P = kLanes<T>;
-  constexpr int NP = COLS / P;
   Packet<T> acc[RB][NP];
   for (int r = 0; r < RB; ++r)
     for (int j = 0; j < NP; ++j) acc[r][j] = pset1<Packet<T>>(bias ? bias[r] : T(0));
   for (int d = 0; d < D; ++d) {
-    const T* b = xrow + offsets[d];
+    const T* b = xp + offsets[d];
     Packet<T> bv[NP];
-    for (int j = 0; j < NP; ++j) bv[j] = ploadu<Packet<T>>(b + j * P);
+    for (int j = 0; j < NP; ++j) bv[j] = ploadu<Packet<T>>(b + in[j]);
     for (int r = 0; r < RB; ++r) {
       const Packet<T> w = pset1<Packet<T>>(a[r * lda + d]);
       for (int j = 0; j < NP; ++j) acc[r][j] = pmadd(w, bv[j], acc[r][j]);
     }
   }
   for (int r = 0; r < RB; ++r)
-    for (int j = 0; j < NP; ++j) pstoreu(c + r * ldc + j * P, acc[r][j]);
+    for (int j = 0; j < NP; ++j) pstoreu(c + r * ldc + out[j], acc[r][j]);
 }
 
+// Rows [0, RB) of C at every packet of positions, two packets at a time.
 template <class T, int RB>
-inline void direct_rows(int D, int Ho, int Wo, int Wp, const T* a, std::int64_t lda,
-                        const int* offsets, const T* xp, T* c, std::int64_t ldc, const T* bias) {
-  constexpr int P = kLanes<T>;
-  for (int y = 0; y < Ho; ++y) {
-    const T* xrow = xp + std::int64_t(y) * Wp;
-    T* crow = c + std::int64_t(y) * Wo;
-    int x = 0;
-    for (; x + 2 * P <= Wo; x += 2 * P)
-      direct_block<T, RB, 2 * P>(D, a, lda, offsets, xrow + x, crow + x, ldc, bias);
-    for (; x + P <= Wo; x += P)
-      direct_block<T, RB, P>(D, a, lda, offsets, xrow + x, crow + x, ldc, bias);
-    for (; x < Wo; ++x)
-      for (int r = 0; r < RB; ++r) {
-        T sum = bias ? bias[r] : T(0);
-        for (int d = 0; d < D; ++d) sum += a[r * lda + d] * xrow[offsets[d] + x];
-        crow[r * ldc + x] = sum;
-      }
+inline void direct_rows(int D, const DirectPositions& positions, const T* a, const int* offsets,
+                        const T* xp, T* c, std::int64_t ldc, const T* bias) {
+  const int packets = int(positions.packet_out.size());
+  const int* in = positions.packet_in.data();
+  const int* out = positions.packet_out.data();
+  int q = 0;
+  for (; q + 2 <= packets; q += 2)
+    direct_block<T, RB, 2>(D, a, D, offsets, xp, in + q, out + q, c, ldc, bias);
+  if (q < packets) direct_block<T, RB, 1>(D, a, D, offsets, xp, in + q, out + q, c, ldc, bias);
+}
+
+// Every row of C at NP packets of positions, 6 rows at a time.
+template <class T, int NP>
+inline void direct_packets(int R, int D, const T* a, const int* offsets, const T* xp, const int* in,
+                           const int* out, T* c, std::int64_t ldc, const T* bias) {
+  constexpr int kRows = 6;
+  int r = 0;
+  for (; r + kRows <= R; r += kRows)
+    direct_block<T, kRows, NP>(D, a + r * D, D, offsets, xp, in, out, c + r * ldc, ldc,
+                               bias ? bias + r : nullptr);
+  const T* ar = a + r * D;
+  T* cr = c + r * ldc;
+  const T* br = bias ? bias + r : nullptr;
+  switch (R - r) {
+    case 5:
+      direct_block<T, 5, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 4:
+      direct_block<T, 4, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 3:
+      direct_block<T, 3, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 2:
+      direct_block<T, 2, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    case 1:
+      direct_block<T, 1, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
+      break;
+    default:
+      break;
   }
 }
 
@@ -219,42 +260,134 @@ inline void direct_nt_rows(int S, const DirectPositions& positions, const T* a, 
   if (S - s == 1) direct_nt_block<T, RB, 1>(positions, a, lda, offsets + s, xp, c + s, ldc);
 }
 
-}  // namespace detail
+// Rows [0, NR·lanes) of dZ × patch rows [0, SB) read in place: C[r, s] += Σ_q dZ[r, q] ·
+// xp[offsets[s] + at(q)], each sum one multiply-add chain over the positions q in order from 0,
+// then added to C (the order of Eigen's packed product, whose lanes run over s). The lanes run over
+// r here, reading dZ from its transpose dzt (L, ldt), so the patches need no packing copy; only
+// the first `rows` rows are written.
+template <class T, int NR, int SB>
+inline void direct_tn_block(int L, const int* in, const T* dzt, std::int64_t ldt,
+                            const int* offsets, const T* xp, T* c, std::int64_t ldc, int rows) {
+  using namespace Eigen::internal;
+  constexpr int P = kLanes<T>;
+  const T* bs[SB];
+  for (int s = 0; s < SB; ++s) bs[s] = xp + offsets[s];
+  Packet<T> acc[SB][NR];
+  for (int s = 0; s < SB; ++s)
+    for (int j = 0; j < NR; ++j) acc[s][j] = pset1<Packet<T>>(T(0));
+  // One flat loop over positions keeps the accumulators in registers (a loop over output rows
+  // spilled them).
+  const T* dz = dzt;
+  for (int q = 0; q < L; ++q, dz += ldt) {
+    Packet<T> dv[NR];
+    for (int j = 0; j < NR; ++j) dv[j] = ploadu<Packet<T>>(dz + j * P);
+    for (int s = 0; s < SB; ++s) {
+      const Packet<T> b = pset1<Packet<T>>(bs[s][in[q]]);
+      for (int j = 0; j < NR; ++j) acc[s][j] = pmadd(b, dv[j], acc[s][j]);
+    }
+  }
+  // All accumulators out first, in loops of fixed length: a loop over `rows` next to them would
+  // keep the accumulators in memory through the loop above.
+  T lanes[SB][NR * P];
+  for (int s = 0; s < SB; ++s)
+    for (int j = 0; j < NR; ++j) pstoreu(lanes[s] + j * P, acc[s][j]);
+  for (int r = 0; r < rows; ++r)
+    for (int s = 0; s < SB; ++s) c[r * ldc + s] += lanes[s][r];
+}
 
-// Stride-1 convolution of one zero-padded sample xp: (C, Hp, Wp), without a patch matrix.
-// Z (R × Ho·Wo) = A (R × D) · P + bias, where P's row d is read at xp + offsets[d] (see
-// detail::direct_block). Each element sums over d in order from the bias, as multiply() does on
-// the patch matrix; where both use vector lanes for an element the two give the same bits.
-template <class T>
-void multiply_direct(int R, int D, int Ho, int Wo, int Wp, const T* a, const int* offsets,
-                     const T* xp, T* c, const T* bias) {
-  constexpr int kRows = 6;
-  const std::int64_t L = std::int64_t(Ho) * Wo;
-  int r = 0;
-  for (; r + kRows <= R; r += kRows)
-    detail::direct_rows<T, kRows>(D, Ho, Wo, Wp, a + r * D, D, offsets, xp, c + r * L, L,
-                                  bias ? bias + r : nullptr);
-  const T* ar = a + r * D;
-  T* cr = c + r * L;
-  const T* br = bias ? bias + r : nullptr;
-  switch (R - r) {
+template <class T, int NR>
+inline void direct_tn_rows(int S, int L, const int* in, const T* dzt, std::int64_t ldt,
+                           const int* offsets, const T* xp, T* c, std::int64_t ldc, int rows) {
+  constexpr int kBlock = 6;
+  int s = 0;
+  for (; s + kBlock <= S; s += kBlock)
+    direct_tn_block<T, NR, kBlock>(L, in, dzt, ldt, offsets + s, xp, c + s, ldc, rows);
+  const int* os = offsets + s;
+  T* cs = c + s;
+  switch (S - s) {
     case 5:
-      detail::direct_rows<T, 5>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      direct_tn_block<T, NR, 5>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
       break;
     case 4:
-      detail::direct_rows<T, 4>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      direct_tn_block<T, NR, 4>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
       break;
     case 3:
-      detail::direct_rows<T, 3>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      direct_tn_block<T, NR, 3>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
       break;
     case 2:
-      detail::direct_rows<T, 2>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      direct_tn_block<T, NR, 2>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
       break;
     case 1:
-      detail::direct_rows<T, 1>(D, Ho, Wo, Wp, ar, D, offsets, xp, cr, L, br);
+      direct_tn_block<T, NR, 1>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
       break;
     default:
       break;
+  }
+}
+
+}  // namespace detail
+
+// Direct convolution of one sample's phase planes xp (conv2d.hpp), without a patch matrix:
+// Z (R × L) = A (R × D) · P + bias, where P's row d is read at xp + offsets[d] and the output
+// positions come as `positions` (DirectPositions::make<T>(Ho, Wo, row step of the planes)). Each
+// element sums over d in order from the bias, as multiply() does on the patch matrix, and gets
+// the same bits.
+template <class T>
+void multiply_direct(int R, int D, const DirectPositions& positions, const T* a, const int* offsets,
+                     const T* xp, T* c, std::int64_t L, const T* bias) {
+  // Two packets of positions at a time (also across output rows, so that narrow outputs keep two
+  // packets per weight broadcast). When the planes do not fit in L1, every row for two packets
+  // before the next: their patch entries (D × 2 packets) stay in L1 for all rows, where a loop
+  // over rows outside streamed the planes from L2 once per block of rows. When they fit, blocks
+  // of rows outside: each row block's outputs are then written as whole rows, not 2 packets in
+  // each of R rows L elements apart (4 KB apart for 32 × 32 outputs, one L1 set).
+  constexpr std::int64_t kL1Bytes = 32 << 10;
+  const int packets = int(positions.packet_out.size());
+  const int* in = positions.packet_in.data();
+  const int* out = positions.packet_out.data();
+  const std::int64_t span = packets > 0 ? offsets[D - 1] + in[packets - 1] + detail::kLanes<T> : 0;
+  if (span * std::int64_t(sizeof(T)) <= kL1Bytes) {
+    constexpr int kRows = 6;
+    int r = 0;
+    for (; r + kRows <= R; r += kRows)
+      detail::direct_rows<T, kRows>(D, positions, a + r * D, offsets, xp, c + r * L, L,
+                                    bias ? bias + r : nullptr);
+    const T* ar = a + r * D;
+    T* cr = c + r * L;
+    const T* br = bias ? bias + r : nullptr;
+    switch (R - r) {
+      case 5:
+        detail::direct_rows<T, 5>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 4:
+        detail::direct_rows<T, 4>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 3:
+        detail::direct_rows<T, 3>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 2:
+        detail::direct_rows<T, 2>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      case 1:
+        detail::direct_rows<T, 1>(D, positions, ar, offsets, xp, cr, L, br);
+        break;
+      default:
+        break;
+    }
+  } else {
+    int q = 0;
+    for (; q + 2 <= packets; q += 2)
+      detail::direct_packets<T, 2>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+    if (q < packets)
+      detail::direct_packets<T, 1>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
+  }
+  for (std::size_t rest = 0; rest < positions.rest_out.size(); ++rest) {
+    const T* b = xp + positions.rest_in[rest];
+    for (int r = 0; r < R; ++r) {
+      T sum = bias ? bias[r] : T(0);
+      for (int d = 0; d < D; ++d) sum = detail::madd(a[r * D + d], b[offsets[d]], sum);
+      c[r * L + positions.rest_out[rest]] = sum;
+    }
   }
 }
 
@@ -281,6 +414,43 @@ void multiply_add_transposed_direct(int R, int S, const DirectPositions& positio
       break;
     default:
       break;
+  }
+}
+
+// dzt (L, ldt) = dz (R, L) transposed, with zeros in columns [R, ldt): the layout
+// multiply_add_transposed_in_order reads. ldt = R rounded up to whole vector packets.
+template <class T>
+std::int64_t transposed_stride(int R) {
+  constexpr int P = detail::kLanes<T>;
+  return (std::int64_t(R) + P - 1) / P * P;
+}
+template <class T>
+void transpose_padded(int R, std::int64_t L, const T* dz, T* dzt, std::int64_t ldt) {
+  for (std::int64_t q = 0; q < L; ++q) {
+    T* row = dzt + q * ldt;
+    for (int r = 0; r < R; ++r) row[r] = dz[r * L + q];
+    for (std::int64_t r = R; r < ldt; ++r) row[r] = T(0);
+  }
+}
+
+// dW (R × S) += dZ (R × L) · Pᵀ with P read in place from the phase planes as in
+// multiply_direct (offsets, positions), dZ given as dzt = transpose_padded(dZ). Every element is
+// one chain over the positions in order, then added to dW: the bits of Eigen's packed product
+// dW += dZ·Pᵀ where that runs its 3-packet × 4 kernel over the whole depth in one block (deep
+// patches, positions up to its depth block), without packing P for every sample.
+template <class T>
+void multiply_add_transposed_in_order(int R, int S, const DirectPositions& positions, const T* dzt,
+                                      std::int64_t ldt, const int* offsets, const T* xp, T* c) {
+  constexpr int P = detail::kLanes<T>;
+  const int L = int(positions.in.size());
+  const int* in = positions.in.data();
+  int r = 0;
+  for (; r < R; r += 2 * P) {
+    const int rows = std::min(2 * P, R - r);
+    if (rows > P)
+      detail::direct_tn_rows<T, 2>(S, L, in, dzt + r, ldt, offsets, xp, c + r * S, S, rows);
+    else
+      detail::direct_tn_rows<T, 1>(S, L, in, dzt + r, ldt, offsets, xp, c + r * S, S, rows);
   }
 }
 

@@ -98,11 +98,9 @@ const T* ConvReadout<T>::sample_input(const T* x, std::int64_t n, const Slot& s)
 
 template <class T>
 void ConvReadout<T>::sample_forward(const Pass& p, const T* input, T* zn, T* hn, T* fn) const {
-  const ConvGeometry& g = conv_.geometry();
   if (direct_)
-    conv_kernels::multiply_direct<T>(p.M, p.K, g.out_height(), g.out_width(),
-                                     g.in_width + 2 * g.padding, p.weight, offsets_.data(), input,
-                                     zn, p.bias);
+    conv_kernels::multiply_direct<T>(p.M, p.K, positions_, p.weight, offsets_.data(), input, zn,
+                                     p.L, p.bias);
   else
     conv_kernels::multiply<T>(p.M, p.K, p.L, p.weight, p.K, 1, input, p.L, zn, p.L, p.bias, false);
   activation_forward(activation_.activation(), zn, hn, std::size_t(p.ML));
