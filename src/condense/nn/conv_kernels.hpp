@@ -325,6 +325,69 @@ inline void direct_tn_rows(int S, int L, const int* in, const T* dzt, std::int64
   }
 }
 
+// The positions multiply_direct leaves over at the output rows' ends (rest_out/rest_in), with the
+// lanes over weight rows: A transposed once (at: D × RP, RP = R rounded down to whole packets),
+// then per position and block of up to 4 row packets one FMA chain over d from the bias, as a
+// position lane of direct_block computes it; NPOS positions side by side for independent chains.
+// Narrow strided outputs (14 or 7 columns) have most positions here, where one scalar chain per
+// element ran at a fraction of the speed.
+template <class T, int NPOS>
+inline void direct_rest_block(int D, int RP, const T* at, const int* offsets, const T* const* b,
+                              T* const* c, std::int64_t L, const T* bias, int r0, int np) {
+  using namespace Eigen::internal;
+  constexpr int P = kLanes<T>;
+  Packet<T> acc[NPOS][4];
+  for (int q = 0; q < NPOS; ++q)
+    for (int j = 0; j < np; ++j)
+      acc[q][j] = bias ? ploadu<Packet<T>>(bias + r0 + j * P) : pset1<Packet<T>>(T(0));
+  for (int d = 0; d < D; ++d) {
+    const T* arow = at + std::int64_t(d) * RP + r0;
+    Packet<T> av[4];
+    for (int j = 0; j < np; ++j) av[j] = ploadu<Packet<T>>(arow + j * P);
+    for (int q = 0; q < NPOS; ++q) {
+      const Packet<T> bv = pset1<Packet<T>>(b[q][offsets[d]]);
+      for (int j = 0; j < np; ++j) acc[q][j] = pmadd(av[j], bv, acc[q][j]);
+    }
+  }
+  for (int q = 0; q < NPOS; ++q) {
+    alignas(64) T lanes[4 * P];
+    for (int j = 0; j < np; ++j) pstoreu(lanes + j * P, acc[q][j]);
+    for (int i = 0; i < np * P; ++i) c[q][std::int64_t(r0 + i) * L] = lanes[i];
+  }
+}
+
+template <class T>
+inline void direct_rest(int R, int D, const DirectPositions& positions, const T* a,
+                        const int* offsets, const T* xp, T* c, std::int64_t L, const T* bias) {
+  constexpr int P = kLanes<T>;
+  const int RP = R / P * P;
+  const std::size_t rests = positions.rest_out.size();
+  if (rests == 0) return;
+  // Grown once per thread to the largest layer, not per call.
+  thread_local std::vector<T> transposed;
+  if (transposed.size() < std::size_t(D) * RP) transposed.resize(std::size_t(D) * RP);
+  T* at = transposed.data();
+  for (int r = 0; r < RP; ++r)
+    for (int d = 0; d < D; ++d) at[std::int64_t(d) * RP + r] = a[std::int64_t(r) * D + d];
+  std::size_t q = 0;
+  for (; q < rests; q += 2) {
+    const bool pair = q + 1 < rests;
+    const T* b[2] = {xp + positions.rest_in[q], xp + positions.rest_in[pair ? q + 1 : q]};
+    T* cq[2] = {c + positions.rest_out[q], c + positions.rest_out[pair ? q + 1 : q]};
+    for (int r0 = 0; r0 < RP; r0 += 4 * P) {
+      const int np = std::min(4, (RP - r0) / P);
+      if (pair) direct_rest_block<T, 2>(D, RP, at, offsets, b, cq, L, bias, r0, np);
+      else direct_rest_block<T, 1>(D, RP, at, offsets, b, cq, L, bias, r0, np);
+    }
+    for (int k = 0; k < (pair ? 2 : 1); ++k)
+      for (int r = RP; r < R; ++r) {
+        T sum = bias ? bias[r] : T(0);
+        for (int d = 0; d < D; ++d) sum = madd(a[std::int64_t(r) * D + d], b[k][offsets[d]], sum);
+        cq[k][std::int64_t(r) * L] = sum;
+      }
+  }
+}
+
 }  // namespace detail
 
 // Direct convolution of one sample's phase planes xp (conv2d.hpp), without a patch matrix:
@@ -381,14 +444,7 @@ void multiply_direct(int R, int D, const DirectPositions& positions, const T* a,
     if (q < packets)
       detail::direct_packets<T, 1>(R, D, a, offsets, xp, in + q, out + q, c, L, bias);
   }
-  for (std::size_t rest = 0; rest < positions.rest_out.size(); ++rest) {
-    const T* b = xp + positions.rest_in[rest];
-    for (int r = 0; r < R; ++r) {
-      T sum = bias ? bias[r] : T(0);
-      for (int d = 0; d < D; ++d) sum = detail::madd(a[r * D + d], b[offsets[d]], sum);
-      c[r * L + positions.rest_out[rest]] = sum;
-    }
-  }
+  detail::direct_rest<T>(R, D, positions, a, offsets, xp, c, L, bias);
 }
 
 // dW (R × S) += dZ (R × Ho·Wo) · Pᵀ for a stride-1 convolution, P read in place from the padded
