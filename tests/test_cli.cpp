@@ -74,6 +74,18 @@ steps = 40
 
 std::string bytes_of(const fs::path& path) { return condense::read_file(path); }
 
+// Starts `condense train ARGS` in a child process (output discarded); returns its pid.
+pid_t start_training(const std::string& arguments) {
+  const pid_t child = fork();
+  if (child == 0) {
+    const std::string command =
+        std::string("exec ") + CONDENSE_BINARY + " train " + arguments + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
+    _exit(127);
+  }
+  return child;
+}
+
 }  // namespace
 
 TEST_F(CliTest, ConfigListsEveryKeyWithDefault) {
@@ -212,13 +224,7 @@ TEST_F(CliTest, SigtermCheckpointsAndResumes) {
   ASSERT_EQ(run("train " + config + " --quiet" + steps + " --out " + (dir_ / "full").string()).code,
             0);
   const fs::path out = dir_ / "part";
-  const pid_t child = fork();
-  if (child == 0) {
-    const std::string command = std::string("exec ") + CONDENSE_BINARY + " train " + config +
-                                " --quiet" + steps + " --out " + out.string() + " > /dev/null 2>&1";
-    execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-    _exit(127);
-  }
+  const pid_t child = start_training(config + " --quiet" + steps + " --out " + out.string());
   // Wait for training to be under way, then stop it.
   for (int i = 0; i < 400 && !fs::exists(out / "checkpoint/state.bin"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -247,13 +253,7 @@ TEST_F(CliTest, SigkilledRunResumesFromLastCheckpoint) {
   ASSERT_EQ(run("train " + config + " --quiet" + steps + " --out " + (dir_ / "full").string()).code,
             0);
   const fs::path out = dir_ / "part";
-  const pid_t child = fork();
-  if (child == 0) {
-    const std::string command = std::string("exec ") + CONDENSE_BINARY + " train " + config +
-                                " --quiet" + steps + " --out " + out.string() + " > /dev/null 2>&1";
-    execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-    _exit(127);
-  }
+  const pid_t child = start_training(config + " --quiet" + steps + " --out " + out.string());
   for (int i = 0; i < 1000 && !fs::exists(out / "snapshots/step_1000/conv1.weight.npy"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   kill(child, SIGKILL);
