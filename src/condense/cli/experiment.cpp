@@ -219,10 +219,10 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
     if (!names.insert(run.name).second)
       fail_input("{}: two runs are named \"{}\"; give them distinct labels or names",
                  where(file, *entry), run.name);
-    run.settings = assignments_at(file, *entry, "set", "run " + run.label);
-    if (options.quick) run.settings.insert(run.settings.end(), quick.begin(), quick.end());
+    std::vector<ConfigAssignment> settings = assignments_at(file, *entry, "set", "run " + run.label);
+    if (options.quick) settings.insert(settings.end(), quick.begin(), quick.end());
     try {
-      run.config = load_config_text(text, file.string(), {"experiment"}, run.settings,
+      run.config = load_config_text(text, file.string(), {"experiment"}, settings,
                                     options.overrides);
     } catch (const InputError& e) {
       // Errors of the merged config ("config: ...") do not say which run they are about.

@@ -29,8 +29,7 @@ namespace condense {
 
 struct ExperimentRun {
   std::string label, name;
-  std::vector<ConfigAssignment> settings;  // the run's `set`, then `quick` when asked for
-  RunConfig config;                        // resolved
+  RunConfig config;  // resolved: the file, the run's `set`, `quick` when asked for, then --set
 };
 
 struct ExperimentComparison {
