@@ -11,10 +11,10 @@
 #include <toml++/toml.h>
 
 #include "condense/cli/commands.hpp"
+#include "condense/cli/run_table.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/report/compare.hpp"
-#include "condense/report/measured.hpp"
 #include "condense/report/run_data.hpp"
 #include "condense/train/run_directory.hpp"
 
@@ -64,60 +64,6 @@ std::vector<ConfigAssignment> assignments_at(const fs::path& file, const toml::t
                    fmt::format("{} ({})", where(file, item), what)});
   }
   return out;
-}
-
-// A folder name from a label: letters, digits, '.', '-' and '_' kept, anything else '_'.
-std::string folder_name(const std::string& label) {
-  std::string name;
-  for (char c : label)
-    name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ? c : '_';
-  return name;
-}
-
-// A CSV field, quoted when it holds a comma or a quote; line breaks become spaces.
-std::string csv_field(const std::string& text) {
-  std::string flat = text;
-  std::replace(flat.begin(), flat.end(), '\n', ' ');
-  if (flat.find_first_of(",\"") == std::string::npos) return flat;
-  std::string quoted = "\"";
-  for (char c : flat) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-std::string number(double v, const char* format = "{:.6g}") {
-  return std::isfinite(v) ? fmt::format(fmt::runtime(format), v) : "";
-}
-
-// Per tracked layer: mean |cos| at the end and at its peak (the most condensed snapshot), the
-// step of that peak and the lines there, then the end's lines, orientations, effective rank, RD
-// and alignment with v1.
-constexpr const char* kLayerColumns[] = {"mean_abs_cos", "max_mean_abs_cos", "peak_step",
-                                         "n_lines_at_peak", "n_lines", "n_orientations",
-                                         "effective_rank", "rd", "align_v1"};
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-// What a run directory holds: "completed", "diverged", "interrupted", or "" when nothing usable.
-std::string run_status(const fs::path& root) {
-  const fs::path summary = root / "summary.json";
-  if (!fs::exists(summary)) return "";
-  try {
-    return nlohmann::json::parse(read_file(summary)).value("status", "");
-  } catch (const std::exception&) {
-    return "";
-  }
 }
 
 }  // namespace
@@ -306,86 +252,32 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
                               const std::vector<std::string>& errors) {
   std::vector<std::optional<RunData>> runs;
   std::vector<std::string> notes;
-  std::vector<std::string> layers;  // tracked layers over all runs, in order of appearance
-  for (const auto& run : experiment.runs) {
-    const fs::path root = out / run.name;
+  std::vector<RunRow> rows;
+  for (std::size_t i = 0; i < experiment.runs.size(); ++i) {
+    const ExperimentRun& spec = experiment.runs[i];
+    const fs::path root = out / spec.name;
     std::optional<RunData> data;
+    RunRow row = {{"label", spec.label}, {"run", spec.name}};
     if (fs::exists(root / "config.toml")) {
       try {
         data = load_run(root);
-        for (const auto& layer : data->layers)
-          if (std::find(layers.begin(), layers.end(), layer) == layers.end())
-            layers.push_back(layer);
+        const RunRow measured = run_row(*data);
+        row.insert(row.end(), measured.begin(), measured.end());
       } catch (const std::exception& e) {
         notes.push_back(fmt::format("{}: {}", root.string(), e.what()));
       }
     }
-    runs.push_back(std::move(data));
-  }
-
-  // experiment.csv: one row per run.
-  const std::vector<std::string> scales = {"t_align(1e-2)", "t_align(1e-3)", "t_lin"};
-  std::string csv = "label,run,status,steps,training_seconds,train_loss,train_acc,test_loss,test_acc";
-  for (const auto& layer : layers)
-    for (const char* column : kLayerColumns)
-      csv += fmt::format(",{}.{}", layer, column);
-  for (const auto& scale : scales) csv += fmt::format(",{}_predicted,{}_measured", scale, scale);
-  csv += ",error\n";
-  std::vector<std::vector<std::string>> table_rows;
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const ExperimentRun& spec = experiment.runs[i];
-    std::vector<std::string> row = {spec.label, spec.name};
     const std::string error = i < errors.size() ? errors[i] : "";
-    if (!runs[i]) {
-      row.push_back(error.empty() ? "not run" : "failed");
-      row.resize(9 + layers.size() * std::size(kLayerColumns) + scales.size() * 2);
-    } else {
-      const RunData& run = *runs[i];
-      row.push_back(run.status());
-      const nlohmann::json summary = run.summary.value_or(nlohmann::json::object());
-      row.push_back(summary.contains("steps") ? summary["steps"].dump() : "");
-      row.push_back(summary.contains("training_seconds")
-                        ? number(summary["training_seconds"].get<double>(), "{:.2f}")
-                        : "");
-      const MetricsLine* last = run.metrics.empty() ? nullptr : &run.metrics.back();
-      for (double MetricsLine::*field : {&MetricsLine::train_loss, &MetricsLine::train_acc,
-                                         &MetricsLine::test_loss, &MetricsLine::test_acc})
-        row.push_back(last ? number(last->*field) : "");
-      for (const auto& layer : layers) {
-        const std::vector<AnalysisRow> rows = run.rows_of(layer);
-        if (rows.empty()) {
-          row.resize(row.size() + std::size(kLayerColumns));
-          continue;
-        }
-        const AnalysisRow& end = rows.back();
-        const AnalysisRow* peak = &rows.front();
-        for (const auto& r : rows)
-          if (r.mean_abs_cos > peak->mean_abs_cos) peak = &r;
-        row.push_back(number(end.mean_abs_cos, "{:.4f}"));
-        row.push_back(number(peak->mean_abs_cos, "{:.4f}"));
-        row.push_back(std::to_string(peak->step));
-        row.push_back(std::to_string(peak->n_lines));
-        row.push_back(std::to_string(end.n_lines));
-        row.push_back(std::to_string(end.n_orientations));
-        row.push_back(number(end.effective_rank, "{:.3f}"));
-        row.push_back(number(end.rd, "{:.4g}"));
-        row.push_back(number(end.align_v1, "{:.4f}"));
-      }
-      const MeasuredTimeScales measured = measure_time_scales(run);
-      for (const auto& scale : scales) {
-        const auto it = std::find_if(measured.scales.begin(), measured.scales.end(),
-                                     [&](const MeasuredTimeScale& s) { return s.name == scale; });
-        row.push_back(it == measured.scales.end() ? "" : number(it->predicted, "{:.1f}"));
-        row.push_back(it == measured.scales.end() || it->measured < 0
-                          ? ""
-                          : std::to_string(it->measured));
-      }
-    }
-    row.push_back(error);
-    for (std::size_t c = 0; c < row.size(); ++c) csv += (c ? "," : "") + csv_field(row[c]);
-    csv += "\n";
-    table_rows.push_back(std::move(row));
+    if (!data) row.emplace_back("status", error.empty() ? "not run" : "failed");
+    row.emplace_back("error", error);
+    runs.push_back(std::move(data));
+    rows.push_back(std::move(row));
   }
+  // experiment.csv: one row per run, the error last.
+  std::vector<std::string> columns = row_columns(rows);
+  columns.erase(std::find(columns.begin(), columns.end(), "error"));
+  columns.push_back("error");
+  const std::string csv = rows_csv(columns, rows);
   write_file_atomic(out / "experiment.csv", csv);
 
   // Comparison figures over the runs that have a directory.
@@ -444,19 +336,15 @@ void write_experiment_summary(const Experiment& experiment, const fs::path& out,
     html += "</ul></div>\n";
   }
   html += "<h2>Runs</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr>";
-  {
-    std::string header = csv.substr(0, csv.find('\n'));
-    std::size_t start = 0;
-    for (std::size_t comma; (comma = header.find(',', start)) != std::string::npos; start = comma + 1)
-      html += "<th>" + html_escape(header.substr(start, comma - start)) + "</th>";
-    html += "<th>" + html_escape(header.substr(start)) + "</th></tr>\n";
-  }
-  for (std::size_t i = 0; i < table_rows.size(); ++i) {
+  for (const auto& column : columns) html += "<th>" + html_escape(column) + "</th>";
+  html += "</tr>\n";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     html += "<tr>";
-    for (std::size_t c = 0; c < table_rows[i].size(); ++c) {
-      const std::string cell = html_escape(table_rows[i][c]);
-      html += c == 1 && runs[i] ? fmt::format("<td><a href=\"{0}/report.html\">{0}</a></td>", cell)
-                                : "<td>" + cell + "</td>";
+    for (const auto& column : columns) {
+      const std::string cell = html_escape(row_value(rows[i], column));
+      html += column == "run" && runs[i]
+                  ? fmt::format("<td><a href=\"{0}/report.html\">{0}</a></td>", cell)
+                  : "<td>" + cell + "</td>";
     }
     html += "</tr>\n";
   }
