@@ -14,6 +14,7 @@ void add_analyze_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 // Exit codes: 0 success, 2 bad input or I/O failure, 3 training diverged, 130 interrupted.
 inline constexpr int kExitBadInput = 2;

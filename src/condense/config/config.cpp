@@ -168,6 +168,8 @@ class Settings {
     return out;
   }
 
+  void check_key(const std::string& key, const std::string& origin) const { check_known(key, origin); }
+
  private:
   void check_known(const std::string& key, const std::string& origin) const {
     if (is_registry_key(key)) return;
@@ -514,6 +516,10 @@ RunConfig load(const std::string& text, const std::string& origin,
 }
 
 }  // namespace
+
+void check_config_key(const std::string& key, const std::string& origin) {
+  Settings().check_key(key, origin);
+}
 
 RunConfig load_config(const std::filesystem::path& path, const std::vector<std::string>& overrides) {
   if (path.empty()) return load("", "", overrides);

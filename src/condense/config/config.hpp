@@ -57,6 +57,9 @@ RunConfig load_config_text(const std::string& text, const std::string& origin,
                            const std::vector<ConfigAssignment>& assignments,
                            const std::vector<std::string>& overrides);
 
+// Throws InputError "<origin>: unknown key <key> (did you mean ...?)" unless `key` can be set.
+void check_config_key(const std::string& key, const std::string& origin);
+
 // The fully resolved config, every key written out: enough to rerun exactly.
 std::string to_toml(const RunConfig& config);
 

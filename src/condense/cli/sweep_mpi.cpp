@@ -1,0 +1,211 @@
+// `mpirun -n R condense sweep SWEEP.toml`: the runs of a sweep spread over the ranks of an MPI job
+// with a dynamic work queue. Rank 0 hands out one run at a time to whichever rank asks, records
+// each result in the shared sweep directory (sweep.csv stays current) and writes the summary at
+// the end; ranks 1..R−1 train, each with its share of its node's cores. The directory is the same
+// as a local sweep's, so a sweep started under MPI can be finished locally and the other way round.
+//
+// When a rank dies, mpirun stops the job with SIGTERM: the ranks that are training save their
+// checkpoints, rank 0 writes sweep.csv as it stands, and rerunning the command resumes the rest.
+#include <mpi.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "condense/cli/commands.hpp"
+#include "condense/cli/sweep.hpp"
+#include "condense/core/atomic_file.hpp"
+#include "condense/core/error.hpp"
+
+namespace condense {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kTagResult = 1;  // worker → rank 0: "index code milliseconds\nerror" (index −1: ready)
+constexpr int kTagWork = 2;    // rank 0 → worker: the run index to train, −1 to stop
+
+std::atomic<int> g_mpi_signal{0};
+extern "C" void mpi_stop(int signal) { g_mpi_signal.store(signal); }
+
+int env_int(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  if (!value) return fallback;
+  try {
+    return std::stoi(value);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+struct Result {
+  long index = -1;
+  int code = 0;
+  long milliseconds = 0;
+  std::string error;
+};
+
+std::string encode(const Result& r) {
+  return fmt::format("{} {} {}\n{}", r.index, r.code, r.milliseconds, r.error);
+}
+
+Result decode(const std::string& text) {
+  Result r;
+  const auto newline = text.find('\n');
+  std::sscanf(text.substr(0, newline).c_str(), "%ld %d %ld", &r.index, &r.code, &r.milliseconds);
+  if (newline != std::string::npos) r.error = text.substr(newline + 1);
+  return r;
+}
+
+SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule,
+                        int ranks) {
+  SweepOutcome outcome;
+  make_directories(out);
+  const std::vector<std::size_t> pending = pending_runs(sweep, out, 0, 1);
+  std::size_t unresolvable = 0;
+  for (const auto& run : sweep.runs)
+    if (!run.config) ++unresolvable;
+  outcome.skipped = int(sweep.runs.size() - pending.size() - unresolvable);
+  outcome.failed = int(unresolvable);
+  if (!schedule.quiet)
+    fmt::print(stderr, "condense: sweep \"{}\" under MPI: {} runs: {} finished already, {} with "
+               "invalid settings, {} to train on {} worker rank{}\n",
+               sweep.title, sweep.runs.size(), outcome.skipped, unresolvable, pending.size(),
+               ranks - 1, ranks == 2 ? "" : "s");
+  SweepTable table(sweep, out);
+  table.write();
+
+  struct sigaction action {};
+  action.sa_handler = mpi_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  std::size_t next = 0, finished = 0;
+  int active = ranks - 1;
+  std::map<int, std::size_t> training;  // rank → the run it trains
+  while (active > 0) {
+    if (const int signal = g_mpi_signal.load()) {
+      // mpirun stops every rank when one dies or the job is cancelled; what finished is on disk,
+      // and the runs in flight are recorded as stopped (their checkpoints are kept).
+      for (const auto& [worker, index] : training) {
+        const std::string& name = sweep.runs[index].name;
+        make_directories(out / "errors");
+        write_file_atomic(out / "errors" / (name + ".txt"),
+                          fmt::format("stopped while training on rank {} (signal {}: a rank died or "
+                                      "the job was cancelled); rerunning the sweep resumes it from "
+                                      "its last checkpoint\n",
+                                      worker, signal));
+        table.refresh(index);
+      }
+      table.write();
+      fmt::print(stderr,
+                 "condense: the sweep was stopped by signal {} ({}): a rank died or the job was "
+                 "cancelled. {} of its {} runs finished in this job and are in {}; runs that were "
+                 "training saved checkpoints. Rerun the same command to train the rest.\n",
+                 signal, strsignal(signal), finished, pending.size(), (out / "sweep.csv").string());
+      std::fflush(stderr);
+      std::_Exit(kExitInterrupted);
+    }
+    int waiting = 0;
+    MPI_Status status;
+    MPI_Iprobe(MPI_ANY_SOURCE, kTagResult, MPI_COMM_WORLD, &waiting, &status);
+    if (!waiting) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    int length = 0;
+    MPI_Get_count(&status, MPI_CHAR, &length);
+    std::string text(std::size_t(length), '\0');
+    MPI_Recv(text.data(), length, MPI_CHAR, status.MPI_SOURCE, kTagResult, MPI_COMM_WORLD,
+             MPI_STATUS_IGNORE);
+    const Result result = decode(text);
+    training.erase(status.MPI_SOURCE);
+    if (result.index >= 0 && std::size_t(result.index) < sweep.runs.size()) {
+      ++finished;
+      const SweepRun& run = sweep.runs[std::size_t(result.index)];
+      ++(result.code == 0               ? outcome.trained
+         : result.code == kExitDiverged ? outcome.diverged
+                                        : outcome.failed);
+      if (!schedule.quiet)
+        fmt::print(stderr, "condense: [{}/{}] {} (rank {}): {} ({:.1f} s)\n", finished,
+                   pending.size(), run.name, status.MPI_SOURCE,
+                   result.code == 0 ? "completed" : result.error, result.milliseconds / 1000.0);
+      table.refresh(std::size_t(result.index));
+      table.write();
+    }
+    const long work = next < pending.size() ? long(pending[next++]) : -1;
+    MPI_Send(&work, 1, MPI_LONG, status.MPI_SOURCE, kTagWork, MPI_COMM_WORLD);
+    if (work < 0) --active;
+    else training[status.MPI_SOURCE] = std::size_t(work);
+  }
+  return outcome;
+}
+
+void work(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule) {
+  // This node's cores shared among its ranks (one of which may be rank 0, which only waits).
+  const int local = std::max(1, env_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1));
+  const int threads = schedule.threads > 0 ? schedule.threads : std::max(1, available_cores() / local);
+  Result result;
+  for (;;) {
+    const std::string message = encode(result);
+    MPI_Send(message.data(), int(message.size()), MPI_CHAR, 0, kTagResult, MPI_COMM_WORLD);
+    long index = -1;
+    MPI_Recv(&index, 1, MPI_LONG, 0, kTagWork, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (index < 0) return;
+    const auto started = std::chrono::steady_clock::now();
+    result = {index, 0, 0, ""};
+    result.code = train_sweep_run(sweep, std::size_t(index), out, threads, true);
+    result.milliseconds = long(std::chrono::duration<double, std::milli>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count());
+    if (result.code == kExitInterrupted) {
+      // Stopped by mpirun (another rank died) or the user: the checkpoint is saved; rank 0 is
+      // going away too, so no goodbye.
+      std::fflush(nullptr);
+      std::_Exit(kExitInterrupted);
+    }
+    if (result.code != 0) {
+      try {
+        result.error = read_file(out / "errors" / (sweep.runs[std::size_t(index)].name + ".txt"));
+        while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+      } catch (const std::exception&) {
+        result.error = fmt::format("exit code {}", result.code);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool launched_by_mpi() {
+  return env_int("OMPI_COMM_WORLD_SIZE", 1) > 1 || env_int("PMI_SIZE", 1) > 1;
+}
+
+SweepOutcome run_sweep_mpi(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule) {
+  MPI_Init(nullptr, nullptr);
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  SweepOutcome outcome;
+  if (rank == 0) {
+    outcome = coordinate(sweep, out, schedule, ranks);
+    write_sweep_summary(sweep, out, schedule.quiet);
+  } else {
+    work(sweep, out, schedule);
+  }
+  MPI_Finalize();
+  if (rank != 0) std::exit(0);  // only rank 0 reports the sweep's outcome
+  return outcome;
+}
+
+}  // namespace condense
