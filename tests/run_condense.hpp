@@ -13,9 +13,9 @@ struct Result {
   std::string output;
 };
 
-inline Result run(const std::string& arguments) {
-  const std::string command = std::string(CONDENSE_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
+// Runs a shell command line; its exit code and everything it printed.
+inline Result run_shell(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   Result result;
   if (!pipe) return result;
   char buffer[4096];
@@ -23,6 +23,10 @@ inline Result run(const std::string& arguments) {
   const int status = pclose(pipe);
   result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+inline Result run(const std::string& arguments) {
+  return run_shell(std::string(CONDENSE_BINARY) + " " + arguments);
 }
 
 }  // namespace condense_test

@@ -33,7 +33,9 @@ fs::path scratch(const std::string& name) {
 std::vector<std::string> experiment_files() {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(fs::path(CONDENSE_SOURCE_DIR) / "experiments"))
-    if (entry.path().extension() == ".toml") names.push_back(entry.path().stem().string());
+    if (entry.path().extension() == ".toml" &&
+        condense::read_file(entry.path()).find("\n[experiment]") != std::string::npos)
+      names.push_back(entry.path().stem().string());
   std::sort(names.begin(), names.end());
   return names;
 }

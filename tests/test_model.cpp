@@ -358,6 +358,20 @@ TEST(ModelInit, GammaGivesStdFanInToTheMinusGamma) {
   EXPECT_EQ(models.cnn.parameters().info(0).fan_in, 200);
 }
 
+// fan = "out": the hidden layer's std scales with its own width (Luo et al.'s β = m^(−γ/2)).
+TEST(ModelInit, GammaCanCountTheFanOut) {
+  StatsModels models;
+  InitConfig init;
+  init.all.gamma = 0.6;
+  init.all.gamma_fan_out = true;
+  initialize(models.fc.parameters(), init, 3);
+  expect_statistics(models.fc.parameters(), false, [](const ParameterInfo& info) {
+    return std::pow(double(info.fan_out), -0.6);
+  });
+  EXPECT_EQ(init.all.standard_deviation(400, 500), std::pow(500.0, -0.6));
+  EXPECT_EQ(init.all.describe(), "normal std=fan_out^-0.6");
+}
+
 TEST(ModelInit, UniformHasTheGivenStd) {
   StatsModels models;
   InitConfig init;

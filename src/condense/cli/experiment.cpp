@@ -12,6 +12,7 @@
 
 #include "condense/cli/commands.hpp"
 #include "condense/cli/run_table.hpp"
+#include "condense/cli/toml_input.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/report/compare.hpp"
@@ -24,28 +25,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string where(const fs::path& file, const toml::node& node) {
-  return fmt::format("{}:{}", file.string(), node.source().begin.line);
-}
-
-void check_keys(const fs::path& file, const toml::table& table, const std::string& what,
-                const std::vector<std::string>& allowed) {
-  for (const auto& [key, node] : table)
-    if (std::find(allowed.begin(), allowed.end(), std::string(key.str())) == allowed.end())
-      fail_input("{}: unknown key {} in {}; expected {}", where(file, node), key.str(), what,
-                 fmt::join(allowed, ", "));
-}
-
 std::string string_at(const fs::path& file, const toml::table& table, const std::string& key,
                       const std::string& what, bool required) {
-  const toml::node* node = table.get(key);
-  if (!node) {
-    if (required) fail_input("{}: {} needs {} (a string)", where(file, table), what, key);
-    return "";
-  }
-  if (!node->is_string())
-    fail_input("{}: {}.{} must be a string", where(file, *node), what, key);
-  return std::string(*node->value<std::string>());
+  const std::optional<std::string> value = optional_string(file, table, key, what);
+  if (!value && required) fail_input("{}: {} needs {} (a string)", where(file, table), what, key);
+  return value.value_or("");
 }
 
 std::vector<ConfigAssignment> assignments_at(const fs::path& file, const toml::table& table,
@@ -69,20 +53,13 @@ std::vector<ConfigAssignment> assignments_at(const fs::path& file, const toml::t
 }  // namespace
 
 Experiment load_experiment(const fs::path& file, const ExperimentOptions& options) {
-  std::string text;
-  try {
-    text = read_file(file);
-  } catch (const IoError& e) {
-    fail_input("{}", e.what());
-  }
-  toml::table table;
-  try {
-    table = toml::parse(text, file.string());
-  } catch (const toml::parse_error& e) {
-    fail_input("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
-               e.description());
-  }
+  const TomlFile parsed = read_toml_file(file);
+  const std::string& text = parsed.text;
+  const toml::table& table = parsed.table;
   const toml::table* spec = table.get_as<toml::table>("experiment");
+  if (!spec && table.get_as<toml::table>("sweep"))
+    fail_input("{}: this is a sweep file; run it with: condense sweep {}", file.string(),
+               file.string());
   if (!spec)
     fail_input("{}: no [experiment] table; an experiment file is a run config plus [experiment] "
                "with its runs (docs/experiments.md)",

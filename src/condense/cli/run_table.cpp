@@ -137,7 +137,7 @@ std::string html_escape(const std::string& text) {
 std::string folder_name(const std::string& label) {
   std::string name;
   for (char c : label)
-    name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+    name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '+' ||
                     c == '='
                 ? c
                 : '_';

@@ -35,7 +35,7 @@ std::string rows_csv(const std::vector<std::string>& columns, const std::vector<
 
 std::string html_escape(const std::string& text);
 
-// A folder name from a label: letters, digits, '.', '-', '_' and '=' kept, anything else '_'.
+// A folder name from a label: letters, digits and . - _ = + kept, anything else '_'.
 std::string folder_name(const std::string& label);
 
 // What a run directory holds according to its summary.json: "completed", "diverged",

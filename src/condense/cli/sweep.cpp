@@ -20,6 +20,7 @@
 #include <toml++/toml.h>
 
 #include "condense/cli/commands.hpp"
+#include "condense/cli/toml_input.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/train/run_directory.hpp"
@@ -31,26 +32,6 @@ namespace condense {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string where(const fs::path& file, const toml::node& node) {
-  return fmt::format("{}:{}", file.string(), node.source().begin.line);
-}
-
-void check_keys(const fs::path& file, const toml::table& table, const std::string& what,
-                const std::vector<std::string>& allowed) {
-  for (const auto& [key, node] : table)
-    if (std::find(allowed.begin(), allowed.end(), std::string(key.str())) == allowed.end())
-      fail_input("{}: unknown key {} in {}; expected {}", where(file, node), key.str(), what,
-                 fmt::join(allowed, ", "));
-}
-
-std::optional<std::string> string_at(const fs::path& file, const toml::table& table,
-                                     const std::string& key, const std::string& what) {
-  const toml::node* node = table.get(key);
-  if (!node) return std::nullopt;
-  if (!node->is_string()) fail_input("{}: {}.{} must be a string", where(file, *node), what, key);
-  return std::string(*node->value<std::string>());
-}
 
 std::optional<double> number_of(const toml::node& node) {
   if (node.is_floating_point()) return *node.value<double>();
@@ -123,9 +104,20 @@ void read_axis_values(const fs::path& file, const toml::table& entry, SweepAxis&
       const std::optional<double> n = number_of(item);
       axis.numbers.push_back(n.value_or(NAN));
       all_numbers = all_numbers && n.has_value();
-      if (item.is_string()) axis.labels.push_back(std::string(*item.value<std::string>()));
-      else if (item.is_array() || item.is_table()) axis.labels.push_back("");
-      else axis.labels.push_back(toml_text(item));
+      if (item.is_string()) {
+        axis.labels.push_back(std::string(*item.value<std::string>()));
+      } else if (const toml::array* inner = item.as_array();
+                 inner && std::all_of(inner->begin(), inner->end(),
+                                      [](const toml::node& n) { return n.is_value() && !n.is_string(); })) {
+        // [50, 20] → "50-20": the hidden widths of an MLP, say.
+        std::string label;
+        for (const auto& element : *inner) label += (label.empty() ? "" : "-") + toml_text(element);
+        axis.labels.push_back(label.empty() ? "none" : label);
+      } else if (item.is_array() || item.is_table()) {
+        axis.labels.push_back("");
+      } else {
+        axis.labels.push_back(toml_text(item));
+      }
     }
     if (all_numbers) axis.labels = number_labels(axis.numbers);
     for (std::size_t i = 0; i < axis.labels.size(); ++i)
@@ -172,6 +164,31 @@ void read_axis_values(const fs::path& file, const toml::table& entry, SweepAxis&
   }
   if (std::set<std::string>(axis.values.begin(), axis.values.end()).size() != axis.values.size())
     fail_input("{}: axis {} repeats a value", where(file, *spec), axis.key);
+  if (const toml::node* node = entry.get(quick ? "quick_labels" : "labels")) {
+    const toml::array* labels = node->as_array();
+    if (!labels || labels->size() != axis.values.size() ||
+        !std::all_of(labels->begin(), labels->end(), [](const toml::node& n) { return n.is_string(); }))
+      fail_input("{}: axis {}: {} must be {} strings, one per value", where(file, *node),
+                 axis.key, quick ? "quick_labels" : "labels", axis.values.size());
+    axis.labels.clear();
+    axis.labelled = true;
+    for (const auto& label : *labels) axis.labels.push_back(std::string(*label.value<std::string>()));
+    // Numeric labels are the axis's coordinates (for marks): labels = ["0.5", "1"] over
+    // gamma = [0.25, 0.5] puts a mark at 1 on the second value.
+    std::vector<double> numbers;
+    for (const auto& label : axis.labels) {
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(label, &used);
+        if (used == label.size()) numbers.push_back(v);
+      } catch (const std::exception&) {
+      }
+    }
+    if (numbers.size() == axis.labels.size()) axis.numbers = numbers;
+  }
+  if (std::set<std::string>(axis.labels.begin(), axis.labels.end()).size() != axis.labels.size())
+    fail_input("{}: axis {} has repeated labels ({}); give it distinct labels = [...]",
+               where(file, entry), axis.key, fmt::join(axis.labels, ", "));
 }
 
 SweepMark read_mark(const fs::path& file, const toml::node& item) {
@@ -187,7 +204,7 @@ SweepMark read_mark(const fs::path& file, const toml::node& item) {
     fail_input("{}: a mark needs one number, x or y", where(file, item));
   mark.axis = x ? 'x' : 'y';
   mark.at = *number_of(x ? *x : *y);
-  mark.label = string_at(file, *table, "label", "mark").value_or("");
+  mark.label = optional_string(file, *table, "label", "mark").value_or("");
   return mark;
 }
 
@@ -237,20 +254,13 @@ int available_cores() {
 }
 
 Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
-  std::string text;
-  try {
-    text = read_file(file);
-  } catch (const IoError& e) {
-    fail_input("{}", e.what());
-  }
-  toml::table table;
-  try {
-    table = toml::parse(text, file.string());
-  } catch (const toml::parse_error& e) {
-    fail_input("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
-               e.description());
-  }
+  const TomlFile parsed = read_toml_file(file);
+  const std::string& text = parsed.text;
+  const toml::table& table = parsed.table;
   const toml::table* spec = table.get_as<toml::table>("sweep");
+  if (!spec && table.get_as<toml::table>("experiment"))
+    fail_input("{}: this is an experiment file; run it with: condense run {}", file.string(),
+               file.string());
   if (!spec)
     fail_input("{}: no [sweep] table; a sweep file is a run config plus [sweep] with its axes "
                "(docs/sweeps.md)",
@@ -259,8 +269,8 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
              "[sweep]", {"title", "description", "seeds", "quick", "run_reports", "axes", "figures"});
   Sweep sweep;
   sweep.file = file;
-  sweep.title = string_at(file, *spec, "title", "sweep").value_or(file.stem().string());
-  sweep.description = string_at(file, *spec, "description", "sweep").value_or("");
+  sweep.title = optional_string(file, *spec, "title", "sweep").value_or(file.stem().string());
+  sweep.description = optional_string(file, *spec, "description", "sweep").value_or("");
   if (const toml::node* node = spec->get("run_reports")) {
     if (!node->is_boolean())
       fail_input("{}: sweep.run_reports must be true or false", where(file, *node));
@@ -290,9 +300,9 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
       const toml::table* entry = item.as_table();
       if (!entry) fail_input("{}: sweep.axes entries must be tables", where(file, item));
       check_keys(file, *entry, "a [[sweep.axes]] entry",
-                 {"key", "values", "linear", "log", "quick", "zip", "name"});
+                 {"key", "values", "linear", "log", "quick", "zip", "name", "labels", "quick_labels"});
       SweepAxis axis;
-      const std::optional<std::string> key = string_at(file, *entry, "key", "sweep.axes");
+      const std::optional<std::string> key = optional_string(file, *entry, "key", "sweep.axes");
       if (!key) fail_input("{}: a [[sweep.axes]] entry needs key, a config key", where(file, item));
       axis.key = *key;
       check_config_key(axis.key, where(file, item) + " (sweep.axes)");
@@ -300,11 +310,11 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
         if (other.key == axis.key)
           fail_input("{}: two axes set {}; give each key one axis", where(file, item), axis.key);
       read_axis_values(file, *entry, axis, options.quick ? entry->get("quick") : nullptr);
-      axis.name = string_at(file, *entry, "name", "sweep.axes").value_or("");
+      axis.name = optional_string(file, *entry, "name", "sweep.axes").value_or("");
       if (!axis.name.empty() && axis.name != folder_name(axis.name))
         fail_input("{}: axis name \"{}\" must be letters, digits, '.', '-' or '_'",
                    where(file, item), axis.name);
-      zips.push_back(string_at(file, *entry, "zip", "sweep.axes").value_or(""));
+      zips.push_back(optional_string(file, *entry, "zip", "sweep.axes").value_or(""));
       sweep.axes.push_back(std::move(axis));
     }
   if (const toml::node* node = spec->get("seeds")) {
@@ -412,22 +422,22 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
       check_keys(file, *entry, "a [[sweep.figures]] entry",
                  {"x", "y", "metric", "layer", "log_color", "marks", "where", "name"});
       SweepFigure figure;
-      const std::optional<std::string> x = string_at(file, *entry, "x", "sweep.figures");
+      const std::optional<std::string> x = optional_string(file, *entry, "x", "sweep.figures");
       if (!x) fail_input("{}: a [[sweep.figures]] entry needs x, an axis key", where(file, item));
       figure.x = axis_index(sweep, *x, file, item, "sweep.figures.x");
-      if (const std::optional<std::string> y = string_at(file, *entry, "y", "sweep.figures")) {
+      if (const std::optional<std::string> y = optional_string(file, *entry, "y", "sweep.figures")) {
         figure.y = axis_index(sweep, *y, file, item, "sweep.figures.y");
         if (*figure.y == figure.x)
           fail_input("{}: sweep.figures: x and y are the same axis", where(file, item));
       }
-      figure.metric = string_at(file, *entry, "metric", "sweep.figures").value_or("");
+      figure.metric = optional_string(file, *entry, "metric", "sweep.figures").value_or("");
       const auto& measures = layer_measures();
       if (std::find(measures.begin(), measures.end(), figure.metric) == measures.end() &&
           std::find(run_metrics().begin(), run_metrics().end(), figure.metric) == run_metrics().end())
         fail_input("{}: sweep.figures: unknown metric \"{}\"; expected one of {}, {}",
                    where(file, item), figure.metric, fmt::join(measures, ", "),
                    fmt::join(run_metrics(), ", "));
-      figure.layer = string_at(file, *entry, "layer", "sweep.figures").value_or("");
+      figure.layer = optional_string(file, *entry, "layer", "sweep.figures").value_or("");
       if (const toml::node* log = entry->get("log_color")) {
         if (!log->is_boolean())
           fail_input("{}: sweep.figures.log_color must be true or false", where(file, *log));
@@ -459,7 +469,7 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
           figure.where.emplace_back(a, std::size_t(it - labels.begin()));
         }
       }
-      figure.name = string_at(file, *entry, "name", "sweep.figures").value_or("");
+      figure.name = optional_string(file, *entry, "name", "sweep.figures").value_or("");
       sweep.figures.push_back(std::move(figure));
     }
   } else {
@@ -534,6 +544,12 @@ int train_sweep_run(const Sweep& sweep, std::size_t index, const fs::path& out, 
     request.resume = true;
   else
     request.overwrite = fs::exists(directory.config());
+  if (!quiet)
+    fmt::print(stderr, "condense: {} {}\n",
+               request.resume      ? "resuming from its checkpoint:"
+               : request.overwrite ? "its settings changed; training again:"
+                                   : "training",
+               request.root.string());
   int code = 0;
   std::string error;
   try {
@@ -563,7 +579,8 @@ void SweepTable::refresh(std::size_t index) {
   const SweepRun& run = sweep_.runs[index];
   RunRow row = {{"run", run.name}};
   for (std::size_t a = 0; a < sweep_.axes.size(); ++a)
-    row.emplace_back(sweep_.axes[a].key, sweep_.axes[a].labels[run.value[a]]);
+    row.emplace_back(sweep_.axes[a].labelled ? sweep_.axes[a].name : sweep_.axes[a].key,
+                     sweep_.axes[a].labels[run.value[a]]);
   const fs::path root = out_ / run.name;
   bool measured = false;
   if (run.config && fs::exists(root / "config.toml")) {
@@ -647,7 +664,7 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
 
-  const fs::path self = fs::read_symlink("/proc/self/exe");
+  const fs::path self = fs::read_symlink("/proc/self/exe");  // argv[0] of the workers
   struct Worker {
     std::size_t run;
     std::chrono::steady_clock::time_point started;
@@ -692,7 +709,9 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
       posix_spawnattr_setsigdefault(&attributes, &defaults);
       posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
       pid_t pid = 0;
-      const int error = posix_spawn(&pid, self.c_str(), &actions, &attributes, argv.data(), environ);
+      // /proc/self/exe: this very executable, even if the file was rebuilt since the sweep began.
+      const int error =
+          posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv.data(), environ);
       posix_spawn_file_actions_destroy(&actions);
       posix_spawnattr_destroy(&attributes);
       if (error != 0) fail_io("cannot start a sweep worker ({}): {}", self.string(), std::strerror(error));

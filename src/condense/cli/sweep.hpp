@@ -51,6 +51,7 @@ struct SweepAxis {
   std::string name;                 // in folder names: the key's last part unless ambiguous
   std::vector<std::string> values;  // TOML text, as in --set key=value
   std::vector<std::string> labels;  // in folder names, tables and figures
+  bool labelled = false;            // labels given in the file: the table's column is `name`
   std::vector<double> numbers;      // numeric values (NaN for others), for marks
   bool log = false;                 // a log range: marks interpolate in log
   int leader = -1;                  // the axis this one is zipped with; −1: its own dimension

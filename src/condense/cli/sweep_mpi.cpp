@@ -6,6 +6,7 @@
 //
 // When a rank dies, mpirun stops the job with SIGTERM: the ranks that are training save their
 // checkpoints, rank 0 writes sweep.csv as it stands, and rerunning the command resumes the rest.
+#include <fcntl.h>
 #include <mpi.h>
 #include <signal.h>
 #include <unistd.h>
@@ -164,7 +165,20 @@ void work(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule
     if (index < 0) return;
     const auto started = std::chrono::steady_clock::now();
     result = {index, 0, 0, ""};
-    result.code = train_sweep_run(sweep, std::size_t(index), out, threads, true);
+    // The run's output goes to OUT/logs/<run>.log, as a local worker's does.
+    const fs::path log = out / "logs" / (sweep.runs[std::size_t(index)].name + ".log");
+    make_directories(log.parent_path());
+    std::fflush(stderr);
+    const int saved = dup(2);
+    const int file = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (file >= 0) dup2(file, 2);
+    result.code = train_sweep_run(sweep, std::size_t(index), out, threads, file < 0);
+    std::fflush(stderr);
+    if (file >= 0) {
+      dup2(saved, 2);
+      close(file);
+    }
+    close(saved);
     result.milliseconds = long(std::chrono::duration<double, std::milli>(
                                    std::chrono::steady_clock::now() - started)
                                    .count());

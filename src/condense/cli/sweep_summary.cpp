@@ -88,11 +88,15 @@ std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
   }
   PhaseDiagram d;
   d.name = "phase_" + figure.name;
-  d.x_label = x.key;
-  d.y_label = y ? y->key : "";
+  const auto axis_label = [](const SweepAxis& axis) {
+    const bool named = axis.name != axis.key && axis.name != axis.key.substr(axis.key.rfind('.') + 1);
+    return named ? fmt::format("{} ({})", axis.name, axis.key) : axis.key;
+  };
+  d.x_label = axis_label(x);
+  d.y_label = y ? axis_label(*y) : "";
   d.x_ticks = x.labels;
   if (y) d.y_ticks = y->labels;
-  d.color_label = column;
+  d.color_label = figure.metric;
   d.values.resize(nx * ny);
   d.marks.resize(nx * ny);
   bool positive = true;
@@ -113,7 +117,7 @@ std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
   d.log_color = figure.log_color.value_or(logarithmic && positive);
   if (d.log_color && !positive)
     notes.push_back(fmt::format("figure {}: a log colour scale leaves out values ≤ 0", figure.name));
-  d.title = fmt::format("{} over {}{}", column, x.name, y ? " and " + y->name : "");
+  d.title = fmt::format("{} over {}{}", column == figure.metric ? column : column.substr(0, column.size() - figure.metric.size() - 1) + ": " + figure.metric, x.name, y ? " and " + y->name : "");
   for (const auto& [a, v] : figure.where)
     d.title += fmt::format(", {} = {}", sweep.axes[a].name, sweep.axes[a].labels[v]);
   d.caption = per_cell > 1 ? fmt::format("Cell: mean of its {} runs", per_cell) : "Cell: its run";

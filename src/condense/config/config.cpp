@@ -16,7 +16,7 @@ namespace condense {
 namespace {
 
 constexpr const char* kConvKeys[] = {"channels", "kernel", "stride", "padding", "pool"};
-constexpr const char* kInitLayerKeys[] = {"scheme", "std", "gamma"};
+constexpr const char* kInitLayerKeys[] = {"scheme", "std", "gamma", "fan"};
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -181,10 +181,12 @@ class Settings {
         const std::string leaf = rest.substr(dot + 1);
         for (const char* allowed : kInitLayerKeys)
           if (leaf == allowed) return;
-        fail_input("{}: unknown key {}; a per-layer init override has scheme, std and gamma",
+        fail_input("{}: unknown key {}; a per-layer init override has scheme, std, gamma and fan",
                    origin, key);
       }
     }
+    if (key == "sweep" || key.rfind("sweep.", 0) == 0)
+      fail_input("{}: [sweep] belongs to a sweep file; run it with: condense sweep FILE", origin);
     if (key == "experiment" || key.rfind("experiment.", 0) == 0)
       fail_input("{}: [experiment] belongs to an experiment file; run it with: condense run FILE",
                  origin);
@@ -218,7 +220,7 @@ class Settings {
           const std::string layer_key = key + "." + std::string(layer.str());
           if (!spec.is_table())
             wrong_type(layer_key, fmt::format("{}:{}", file, spec.source().begin.line),
-                       "a table with scheme, std and/or gamma");
+                       "a table with scheme, std, gamma and/or fan");
           for (const auto& [leaf, value] : *spec.as_table()) {
             const std::string leaf_key = layer_key + "." + std::string(leaf.str());
             const std::string leaf_origin = fmt::format("{}:{}", file, value.source().begin.line);
@@ -338,6 +340,11 @@ InitSpec init_spec(const Settings& s, const std::string& prefix, const InitSpec*
     if (gamma < 0 || !std::isfinite(gamma)) s.wrong(prefix + ".gamma", "a number ≥ 0");
     if (gamma > 0) spec.gamma = gamma;
     else if (!fallback) spec.gamma.reset();
+  }
+  if (has("fan")) {
+    const std::string fan = s.text(prefix + ".fan");
+    if (fan != "in" && fan != "out") s.wrong(prefix + ".fan", "\"in\" or \"out\"");
+    spec.gamma_fan_out = fan == "out";
   }
   return spec;
 }
@@ -593,7 +600,8 @@ std::string to_toml(const RunConfig& c) {
   auto init_table = [](const InitSpec& spec) {
     return toml::table{{"scheme", init_scheme_name(spec.scheme)},
                        {"std", spec.std.value_or(1e-4)},
-                       {"gamma", spec.gamma.value_or(0.0)}};
+                       {"gamma", spec.gamma.value_or(0.0)},
+                       {"fan", spec.gamma_fan_out ? "out" : "in"}};
   };
   toml::table init = init_table(c.init.all);
   toml::table layers;

@@ -49,9 +49,12 @@ const std::vector<KeyDoc>& config_keys() {
       {"init.scheme", "\"normal\"",
        "normal, uniform, xavier-normal, xavier-uniform, kaiming-normal, kaiming-uniform, zeros."},
       {"init.std", "1e-4", "Standard deviation of normal/uniform init (ignored when gamma > 0)."},
-      {"init.gamma", "0.0", "If > 0: std = fan_in^(-gamma), the phase-diagram coordinate."},
+      {"init.gamma", "0.0", "If > 0: std = fan^(-gamma), the phase-diagram coordinate."},
+      {"init.fan", "\"in\"",
+       "The fan of gamma: \"in\" (inputs per unit) or \"out\" (units of the layer; with "
+       "[init.layers.fc1] fan = \"out\" both layers of a two-layer net scale with its width)."},
       {"init.layers", "{}",
-       "Per-layer overrides: [init.layers.conv1] with scheme, std and/or gamma."},
+       "Per-layer overrides: [init.layers.conv1] with scheme, std, gamma and/or fan."},
 
       {"train.loss", "\"mse\"", "mse (R = 1/(2n) Σ|f−y|²) or cross-entropy."},
       {"train.optimizer", "\"gd\"", "gd (full-batch gradient descent), sgd or adam."},

@@ -48,7 +48,7 @@ double InitSpec::standard_deviation(int fan_in, int fan_out) const {
   switch (scheme) {
     case InitScheme::normal:
     case InitScheme::uniform:
-      if (gamma) return std::pow(double(fan_in), -*gamma);
+      if (gamma) return std::pow(double(gamma_fan_out ? fan_out : fan_in), -*gamma);
       if (std) return *std;
       fail_input("init scheme \"{}\" needs init.std or init.gamma", init_scheme_name(scheme));
     // PyTorch's xavier_* with gain 1 and kaiming_* with its default gain √2 (ReLU), fan_in mode.
@@ -64,7 +64,7 @@ double InitSpec::standard_deviation(int fan_in, int fan_out) const {
 std::string InitSpec::describe() const {
   std::string text = init_scheme_name(scheme);
   if (scheme == InitScheme::normal || scheme == InitScheme::uniform) {
-    if (gamma) text += fmt::format(" std=fan_in^-{}", *gamma);
+    if (gamma) text += fmt::format(" std={}^-{}", gamma_fan_out ? "fan_out" : "fan_in", *gamma);
     else if (std) text += fmt::format(" std={}", *std);
   }
   return text;

@@ -24,6 +24,10 @@ struct InitSpec {
   // coordinate of Luo et al. 2021). uniform draws from U(−√3·std, √3·std), of that same std.
   std::optional<double> std;
   std::optional<double> gamma;
+  // Which fan gamma counts: the inputs of a unit (fan_in, the default) or the units of the layer
+  // (fan_out). Luo et al.'s width scaling of both layers of a two-layer net, β = m^(−γ/2), is
+  // gamma = γ/2 with fan_out for the hidden layer and fan_in for the readout.
+  bool gamma_fan_out = false;
 
   // The standard deviation the scheme gives a tensor of this fan-in and fan-out.
   double standard_deviation(int fan_in, int fan_out) const;

@@ -29,9 +29,11 @@ std::string tick_list(const std::vector<std::string>& ticks) {
 
 std::string cell_text(double v) {
   if (!std::isfinite(v)) return "";
+  // At most five characters, to fit a cell: 13.3, 0.264, 0.029, 5e-04, 2e+05.
   const double a = std::fabs(v);
-  if (a != 0 && (a >= 1e4 || a < 1e-2)) return fmt::format("{:.1e}", v);
-  return fmt::format("{:.3g}", v);
+  if (a == 0) return "0";
+  if (a >= 1e4 || a < 1e-3) return fmt::format("{:.0e}", v);
+  return a < 0.1 ? fmt::format("{:.2g}", v) : fmt::format("{:.3g}", v);
 }
 
 }  // namespace
@@ -95,10 +97,10 @@ void draw_phase_diagram(const fs::path& figures, const PhaseDiagram& d, bool pdf
   make_directories(figures / "data");
   write_file_atomic(figures / "data" / (d.name + ".dat"), data);
 
-  const double width = std::clamp(1.9 + 0.55 * double(nx), 4.5, 9.0);
+  const double width = std::clamp(2.4 + 0.6 * double(nx), 4.5, 10.0);
   const double height = std::clamp(1.5 + 0.42 * double(ny), 2.6, 7.0) + (d.caption.empty() ? 0 : 0.3);
   std::string body = kViridis;
-  body += "set grid noxtics noytics\nset tics scale 0\nunset key\n";
+  body += "set grid noxtics noytics\nset tics scale 0\nunset key\nset rmargin 13\n";
   body += fmt::format("set title {} noenhanced offset 0, 0.6\nset tmargin 3.2\n", gnuplot_quote(d.title));
   body += fmt::format("set xrange [-0.5:{}]\nset yrange [-0.5:{}]\n", double(nx) - 0.5,
                       double(ny) - 0.5);
@@ -116,34 +118,34 @@ void draw_phase_diagram(const fs::path& figures, const PhaseDiagram& d, bool pdf
   if (!d.caption.empty())
     body += fmt::format("set bmargin {}\nset label 100 {} noenhanced at screen 0.01, screen 0.02 "
                         "left font ',7'\n",
-                        nx > 8 ? 7 : 5, gnuplot_quote(d.caption));
-  int arrow = 1;
+                        nx > 8 ? 6 : 5, gnuplot_quote(d.caption));
+  // Marks are drawn between the cells and their labels, so that they hide no value.
+  std::string lines_data;
+  int label = 1;
   for (const auto& line : d.lines) {
     if (!std::isfinite(line.at)) continue;
     if (line.axis == 'x') {
-      body += fmt::format("set arrow {} from {:.6g}, graph 0 to {:.6g}, graph 1 nohead front "
-                          "lw 2.5 dt 2 lc rgb '#e41a1c'\n",
-                          arrow, line.at, line.at);
+      lines_data += fmt::format("{0:.6g} -0.5\n{0:.6g} {1}\n\n", line.at, double(ny) - 0.5);
       if (!line.label.empty())
-        body += fmt::format("set label {} {} noenhanced at {:.6g}, graph 1.0 offset 0, 0.45 center front "
-                            "tc rgb '#e41a1c' font ',8'\n",
-                            arrow, gnuplot_quote(line.label), line.at);
+        body += fmt::format("set label {} {} noenhanced at {:.6g}, graph 1.0 offset 0, 0.45 center "
+                            "front tc rgb '#e41a1c' font ',8'\n",
+                            label++, gnuplot_quote(line.label), line.at);
     } else {
-      body += fmt::format("set arrow {} from graph 0, first {:.6g} to graph 1, first {:.6g} nohead "
-                          "front lw 2.5 dt 2 lc rgb '#e41a1c'\n",
-                          arrow, line.at, line.at);
+      lines_data += fmt::format("-0.5 {0:.6g}\n{1} {0:.6g}\n\n", line.at, double(nx) - 0.5);
       if (!line.label.empty())
-        body += fmt::format("set label {} {} noenhanced at graph 1.0, first {:.6g} offset 0.5, 0 left front "
-                            "tc rgb '#e41a1c' font ',8'\n",
-                            arrow, gnuplot_quote(line.label), line.at);
+        body += fmt::format("set label {} {} noenhanced at graph 1.0, first {:.6g} offset 0.5, 0 "
+                            "left front tc rgb '#e41a1c' font ',8'\n",
+                            label++, gnuplot_quote(line.label), line.at);
     }
-    ++arrow;
   }
   const std::string file = gnuplot_quote("data/" + d.name + ".dat");
-  body += fmt::format(
-      "plot {0} using 1:2:3 with image pixels, \\\n"
-      "     {0} using 1:2:4:5 with labels tc rgb variable font ',7'\n",
-      file);
+  body += fmt::format("plot {0} using 1:2:3 with image pixels, \\\n", file);
+  if (!lines_data.empty()) {
+    write_file_atomic(figures / "data" / (d.name + "_marks.dat"), lines_data);
+    body += fmt::format("     {} using 1:2 with lines lw 2.5 dt 2 lc rgb '#e41a1c', \\\n",
+                        gnuplot_quote("data/" + d.name + "_marks.dat"));
+  }
+  body += fmt::format("     {} using 1:2:4:5 with labels tc rgb variable font ',7'\n", file);
   render_figure(figures, {d.name, d.title, width, height, body}, pdf);
 }
 
