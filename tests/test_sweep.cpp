@@ -389,6 +389,8 @@ marks = [{ x = 0.015, label = "between" }]
     EXPECT_EQ(cell(t, row, "status"), "completed") << name;
     EXPECT_EQ(cell(t, row, "steps"), "60");
     EXPECT_FALSE(cell(t, row, "fc1.max_rd").empty());
+    EXPECT_LE(std::stod(cell(t, row, "min_train_loss")), std::stod(cell(t, row, "train_loss")));
+    EXPECT_GE(std::stod(cell(t, row, "fc1.max_rd")), std::stod(cell(t, row, "fc1.rd")));
     EXPECT_EQ(cell(t, row, "error"), "");
     EXPECT_TRUE(fs::exists(out / name / "summary.json"));
     EXPECT_FALSE(fs::exists(out / name / "report.html"));  // run_reports = false

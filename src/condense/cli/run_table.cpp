@@ -42,6 +42,16 @@ RunRow run_row(const RunData& run) {
       {"train_loss", &MetricsLine::train_loss}, {"train_acc", &MetricsLine::train_acc},
       {"test_loss", &MetricsLine::test_loss}, {"test_acc", &MetricsLine::test_acc}};
   for (const auto& [column, field] : finals) row.emplace_back(column, last ? number(last->*field) : "");
+  // The extremes over training: the lowest losses and the highest accuracies.
+  for (const auto& [column, field] : finals) {
+    const bool loss = std::string(column).find("loss") != std::string::npos;
+    double best = NAN;
+    for (const auto& line : run.metrics) {
+      const double v = line.*field;
+      if (std::isfinite(v) && !(loss ? v >= best : v <= best)) best = v;
+    }
+    row.emplace_back(std::string(loss ? "min_" : "max_") + column, number(best));
+  }
 
   for (const auto& layer : run.layers) {
     const std::vector<AnalysisRow> rows = run.rows_of(layer);

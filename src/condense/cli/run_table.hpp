@@ -13,7 +13,8 @@ namespace condense {
 // (column, value) pairs; a value is "" where nothing was measured.
 using RunRow = std::vector<std::pair<std::string, std::string>>;
 
-// The summary of one run directory: status, steps, training time and the final metrics; per
+// The summary of one run directory: status, steps, training time, the final metrics and their
+// best over training (min_train_loss, max_train_acc, min_test_loss, max_test_acc); per
 // tracked layer the final and extreme condensation measures (<layer>.<measure> columns: final and
 // peak mean |cos|, the step of that peak and the lines there, the final lines, orientations,
 // effective rank, RD, the largest RD, align_v1 and its largest value); the predicted and measured

@@ -219,8 +219,9 @@ std::size_t axis_index(const Sweep& sweep, const std::string& key, const fs::pat
 }
 
 const std::vector<std::string>& run_metrics() {
-  static const std::vector<std::string> metrics = {"train_loss", "train_acc", "test_loss",
-                                                   "test_acc", "training_seconds", "steps"};
+  static const std::vector<std::string> metrics = {
+      "train_loss", "train_acc", "test_loss", "test_acc", "min_train_loss", "max_train_acc",
+      "min_test_loss", "max_test_acc", "training_seconds", "steps"};
   return metrics;
 }
 
