@@ -515,14 +515,26 @@ bool sweep_run_done(const Sweep& sweep, std::size_t index, const fs::path& out) 
   return (status == "completed" || status == "diverged") && same_settings(root, *run.config);
 }
 
-std::vector<std::size_t> pending_runs(const Sweep& sweep, const fs::path& out, int shard,
-                                      int shards) {
-  std::vector<std::size_t> pending;
-  for (std::size_t i = 0; i < sweep.runs.size(); ++i)
-    if (int(i % std::size_t(shards)) == shard && sweep.runs[i].config &&
-        !sweep_run_done(sweep, i, out))
-      pending.push_back(i);
-  return pending;
+SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int shards) {
+  SweepPlan plan;
+  for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
+    if (int(i % std::size_t(shards)) != shard) continue;
+    ++plan.runs;
+    if (!sweep.runs[i].config) plan.invalid.push_back(i);
+    else if (sweep_run_done(sweep, i, out)) ++plan.finished;
+    else plan.pending.push_back(i);
+  }
+  return plan;
+}
+
+void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
+                const std::string& how) {
+  fmt::print(stderr, "condense: sweep \"{}\"{}: {} runs: {} finished already, {} with invalid "
+             "settings, {} to train on {}\n",
+             sweep.title, where, plan.runs, plan.finished, plan.invalid.size(), plan.pending.size(),
+             how);
+  for (std::size_t i : plan.invalid)
+    fmt::print(stderr, "condense: {}: {}\n", sweep.runs[i].name, sweep.runs[i].error);
 }
 
 int train_sweep_run(const Sweep& sweep, std::size_t index, const fs::path& out, int threads,
@@ -623,17 +635,10 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
                              const SweepSchedule& schedule) {
   make_directories(out / "logs");
   SweepOutcome outcome;
-  const std::vector<std::size_t> pending =
-      pending_runs(sweep, out, schedule.shard, schedule.shards);
-  std::size_t in_shard = 0;
-  for (std::size_t i = 0; i < sweep.runs.size(); ++i)
-    if (int(i % std::size_t(schedule.shards)) == schedule.shard) ++in_shard;
-  std::size_t unresolvable = 0;
-  for (std::size_t i = 0; i < sweep.runs.size(); ++i)
-    if (int(i % std::size_t(schedule.shards)) == schedule.shard && !sweep.runs[i].config)
-      ++unresolvable;
-  outcome.skipped = int(in_shard - pending.size() - unresolvable);
-  outcome.failed = int(unresolvable);
+  const SweepPlan plan = plan_sweep(sweep, out, schedule.shard, schedule.shards);
+  const std::vector<std::size_t>& pending = plan.pending;
+  outcome.skipped = plan.finished;
+  outcome.failed = int(plan.invalid.size());
 
   const int cores = available_cores();
   int workers = schedule.workers > 0 ? schedule.workers
@@ -641,17 +646,11 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
                                        : cores;
   workers = std::max(1, std::min<int>(workers, int(pending.size())));
   const int threads = schedule.threads > 0 ? schedule.threads : std::max(1, cores / workers);
-  if (!schedule.quiet) {
-    fmt::print(stderr, "condense: sweep \"{}\": {} runs{}: {} finished already, {} with invalid "
-               "settings, {} to train on {} worker{} × {} thread{}\n",
-               sweep.title, in_shard,
+  if (!schedule.quiet)
+    print_plan(sweep, plan,
                schedule.shards > 1 ? fmt::format(" in shard {}/{}", schedule.shard, schedule.shards) : "",
-               outcome.skipped, unresolvable, pending.size(), workers, workers == 1 ? "" : "s",
-               threads, threads == 1 ? "" : "s");
-    for (std::size_t i = 0; i < sweep.runs.size(); ++i)
-      if (!sweep.runs[i].config && int(i % std::size_t(schedule.shards)) == schedule.shard)
-        fmt::print(stderr, "condense: {}: {}\n", sweep.runs[i].name, sweep.runs[i].error);
-  }
+               fmt::format("{} worker{} × {} thread{}", workers, workers == 1 ? "" : "s", threads,
+                           threads == 1 ? "" : "s"));
   std::optional<SweepTable> table;
   if (schedule.shards == 1) {
     table.emplace(sweep, out);

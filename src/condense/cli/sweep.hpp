@@ -126,9 +126,18 @@ bool sweep_run_done(const Sweep& sweep, std::size_t index, const std::filesystem
 int train_sweep_run(const Sweep& sweep, std::size_t index, const std::filesystem::path& out,
                     int threads, bool quiet);
 
-// The runs this process should train: not finished, resolvable, in its shard.
-std::vector<std::size_t> pending_runs(const Sweep& sweep, const std::filesystem::path& out,
-                                      int shard, int shards);
+// What is left of a sweep for this process: its shard's runs, split into those to train, those
+// finished already and those whose settings are invalid (failed without training).
+struct SweepPlan {
+  std::vector<std::size_t> pending, invalid;
+  int runs = 0, finished = 0;
+};
+SweepPlan plan_sweep(const Sweep& sweep, const std::filesystem::path& out, int shard, int shards);
+
+// Prints "condense: sweep "<title>"<where>: N runs: F finished already, I with invalid settings,
+// P to train on <how>", then each invalid run's error.
+void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
+                const std::string& how);
 
 // Trains the pending runs with worker processes (`condense sweep --worker-run NAME`), recording
 // each failure, and keeps sweep.csv current. Stops starting runs on SIGINT/SIGTERM, passes the

@@ -71,17 +71,13 @@ SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSche
                         int ranks) {
   SweepOutcome outcome;
   make_directories(out);
-  const std::vector<std::size_t> pending = pending_runs(sweep, out, 0, 1);
-  std::size_t unresolvable = 0;
-  for (const auto& run : sweep.runs)
-    if (!run.config) ++unresolvable;
-  outcome.skipped = int(sweep.runs.size() - pending.size() - unresolvable);
-  outcome.failed = int(unresolvable);
+  const SweepPlan plan = plan_sweep(sweep, out, 0, 1);
+  const std::vector<std::size_t>& pending = plan.pending;
+  outcome.skipped = plan.finished;
+  outcome.failed = int(plan.invalid.size());
   if (!schedule.quiet)
-    fmt::print(stderr, "condense: sweep \"{}\" under MPI: {} runs: {} finished already, {} with "
-               "invalid settings, {} to train on {} worker rank{}\n",
-               sweep.title, sweep.runs.size(), outcome.skipped, unresolvable, pending.size(),
-               ranks - 1, ranks == 2 ? "" : "s");
+    print_plan(sweep, plan, " under MPI",
+               fmt::format("{} worker rank{}", ranks - 1, ranks == 2 ? "" : "s"));
   SweepTable table(sweep, out);
   table.write();
 
