@@ -770,6 +770,7 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   if (g_sweep_signal.load()) outcome.interrupted = true;
+  if (table) write_sweep_summary(sweep, *table, schedule.quiet);
   return outcome;
 }
 

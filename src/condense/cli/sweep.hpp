@@ -140,8 +140,9 @@ void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& wh
                 const std::string& how);
 
 // Trains the pending runs with worker processes (`condense sweep --worker-run NAME`), recording
-// each failure, and keeps sweep.csv current. Stops starting runs on SIGINT/SIGTERM, passes the
-// signal on to the workers (which save their checkpoints) and waits for them.
+// each failure, and keeps sweep.csv current; then, unless it is one shard of several, writes the
+// summary. Stops starting runs on SIGINT/SIGTERM, passes the signal on to the workers (which
+// save their checkpoints) and waits for them.
 SweepOutcome run_sweep_local(const Sweep& sweep, const std::filesystem::path& out,
                              const SweepSchedule& schedule);
 
@@ -154,6 +155,7 @@ class SweepTable {
   void write() const;
   const std::vector<RunRow>& rows() const { return rows_; }
   const std::vector<std::string>& notes() const { return notes_; }
+  const std::filesystem::path& out() const { return out_; }
 
  private:
   const Sweep& sweep_;
@@ -162,7 +164,9 @@ class SweepTable {
   std::vector<std::string> notes_;
 };
 
-// sweep.csv, the phase diagrams and report.html from the run directories as they are.
+// sweep.csv, the phase diagrams and report.html from `table` (current: what a sweep kept while
+// it ran), or from the run directories as they are.
+void write_sweep_summary(const Sweep& sweep, const SweepTable& table, bool quiet);
 void write_sweep_summary(const Sweep& sweep, const std::filesystem::path& out, bool quiet);
 
 // The sweep spread over the ranks of an MPI job (cli/sweep_mpi.cpp): rank 0 hands out runs one

@@ -115,15 +115,11 @@ void add_sweep_command(CLI::App& app) {
         schedule.worker_arguments.push_back(o);
       }
       outcome = run_sweep_local(sweep, out, schedule);
-      if (schedule.shards > 1) {
-        if (!options->quiet)
-          fmt::print(stderr, "condense: shard {}/{}: {} trained, {} diverged, {} finished already, {} failed. "
-                     "When every shard is done: condense sweep {} --out {} --aggregate\n",
-                     schedule.shard, schedule.shards, outcome.trained, outcome.diverged, outcome.skipped,
-                     outcome.failed, options->file, out.string());
-      } else {
-        write_sweep_summary(sweep, out, options->quiet);
-      }
+      if (schedule.shards > 1 && !options->quiet)
+        fmt::print(stderr, "condense: shard {}/{}: {} trained, {} diverged, {} finished already, "
+                   "{} failed. When every shard is done: condense sweep {} --out {} --aggregate\n",
+                   schedule.shard, schedule.shards, outcome.trained, outcome.diverged,
+                   outcome.skipped, outcome.failed, options->file, out.string());
     }
     if (outcome.interrupted) {
       fmt::print(stderr, "condense: the sweep was interrupted; run the same command to continue\n");

@@ -145,6 +145,7 @@ SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSche
     if (work < 0) --active;
     else training[status.MPI_SOURCE] = std::size_t(work);
   }
+  write_sweep_summary(sweep, table, schedule.quiet);
   return outcome;
 }
 
@@ -209,7 +210,6 @@ SweepOutcome run_sweep_mpi(const Sweep& sweep, const fs::path& out, const SweepS
   SweepOutcome outcome;
   if (rank == 0) {
     outcome = coordinate(sweep, out, schedule, ranks);
-    write_sweep_summary(sweep, out, schedule.quiet);
   } else {
     work(sweep, out, schedule);
   }

@@ -150,7 +150,11 @@ std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
 
 void write_sweep_summary(const Sweep& sweep, const fs::path& out, bool quiet) {
   make_directories(out);
-  const SweepTable table(sweep, out);
+  write_sweep_summary(sweep, SweepTable(sweep, out), quiet);
+}
+
+void write_sweep_summary(const Sweep& sweep, const SweepTable& table, bool quiet) {
+  const fs::path& out = table.out();
   table.write();
   std::vector<std::string> notes = table.notes();
   const std::vector<RunRow>& rows = table.rows();
