@@ -507,6 +507,17 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
   return sweep;
 }
 
+std::string recorded_error(const fs::path& out, const std::string& name) {
+  const fs::path file = error_file(out, name);
+  std::string error;
+  try {
+    if (fs::exists(file)) error = read_file(file);
+  } catch (const std::exception&) {
+  }
+  while (!error.empty() && error.back() == '\n') error.pop_back();
+  return error;
+}
+
 bool sweep_run_done(const Sweep& sweep, std::size_t index, const fs::path& out) {
   const SweepRun& run = sweep.runs[index];
   if (!run.config) return false;
@@ -605,15 +616,7 @@ void SweepTable::refresh(std::size_t index) {
       notes_.push_back(fmt::format("{}: {}", root.string(), e.what()));
     }
   }
-  std::string error = run.error;
-  const fs::path errors = error_file(out_, run.name);
-  if (error.empty() && fs::exists(errors)) {
-    try {
-      error = read_file(errors);
-      while (!error.empty() && error.back() == '\n') error.pop_back();
-    } catch (const std::exception&) {
-    }
-  }
+  std::string error = run.error.empty() ? recorded_error(out_, run.name) : run.error;
   if (!measured) row.emplace_back("status", error.empty() ? "not run" : "failed");
   // A run killed mid-way has no summary.json yet; its checkpoint says how far it got.
   for (auto& [column, value] : row)
@@ -750,13 +753,10 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
       } else {
         if (code == kExitInterrupted) outcome.interrupted = true;
         ++(code == kExitDiverged ? outcome.diverged : outcome.failed);
-        try {
-          what = read_file(error_file(out, run.name));
-          while (!what.empty() && what.back() == '\n') what.pop_back();
-        } catch (const std::exception&) {
+        what = recorded_error(out, run.name);
+        if (what.empty())
           what = fmt::format("its worker exited with code {}; see {}", code,
                              (out / "logs" / (run.name + ".log")).string());
-        }
       }
     }
     if (!schedule.quiet)

@@ -126,6 +126,10 @@ bool sweep_run_done(const Sweep& sweep, std::size_t index, const std::filesystem
 int train_sweep_run(const Sweep& sweep, std::size_t index, const std::filesystem::path& out,
                     int threads, bool quiet);
 
+// Why run `name` last failed (OUT/errors/<name>.txt, without its line break), or "" if it has
+// not failed.
+std::string recorded_error(const std::filesystem::path& out, const std::string& name);
+
 // What is left of a sweep for this process: its shard's runs, split into those to train, those
 // finished already and those whose settings are invalid (failed without training).
 struct SweepPlan {

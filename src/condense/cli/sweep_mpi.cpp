@@ -186,12 +186,8 @@ void work(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule
       std::_Exit(kExitInterrupted);
     }
     if (result.code != 0) {
-      try {
-        result.error = read_file(out / "errors" / (sweep.runs[std::size_t(index)].name + ".txt"));
-        while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
-      } catch (const std::exception&) {
-        result.error = fmt::format("exit code {}", result.code);
-      }
+      result.error = recorded_error(out, sweep.runs[std::size_t(index)].name);
+      if (result.error.empty()) result.error = fmt::format("exit code {}", result.code);
     }
   }
 }
