@@ -127,6 +127,31 @@ TEST_F(Report, TrainEndsWithFiguresAndReport) {
   EXPECT_THAT(html, ::testing::Not(HasSubstr("id=\"report-notes\"")));
 }
 
+// track.save_cosines = false: the measures are kept, the page says why it has no heatmaps, and
+// `condense analyze` writes the matrices from the snapshots so that the next report has them.
+TEST_F(Report, WithoutCosineMatricesThePageSaysSoAndAnalyzeBringsThemBack) {
+  const fs::path run = copy_of(trained("no_cosines", "--set track.save_cosines=false"), "no_cosines_copy");
+  EXPECT_FALSE(fs::exists(run / "cosines"));
+  auto r = condense_test::run("report " + run.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("track.save_cosines = false"));
+  const std::string html = condense::read_file(run / "report.html");
+  EXPECT_THAT(html, HasSubstr("track.save_cosines = false: no cosine matrices"));
+  EXPECT_THAT(html, ::testing::Not(HasSubstr("id=\"step-slider\"")));
+  EXPECT_TRUE(fs::exists(run / "figures" / "condensation.png"));
+  EXPECT_FALSE(fs::exists(run / "figures" / "heatmaps_conv1.png"));
+  const condense::RunData data = condense::load_run(run);
+  EXPECT_EQ(data.layers, std::vector<std::string>{"conv1"});  // from analysis.csv
+
+  r = condense_test::run("analyze " + run.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(run / "cosines"));
+  r = condense_test::run("report " + run.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(run / "figures" / "heatmaps_conv1.png"));
+  EXPECT_THAT(condense::read_file(run / "report.html"), HasSubstr("id=\"step-slider\""));
+}
+
 TEST_F(Report, SliderCarriesEverySnapshotOfEveryLayer) {
   const fs::path run = trained("base");
   const condense::RunData data = condense::load_run(run);

@@ -376,7 +376,8 @@ metric = "max_rd"
 marks = [{ x = 0.015, label = "between" }]
 )",
                                     std::string(kBase) + "");
-  const auto r = run("sweep " + file.string() + " --workers 2 --threads 1 --set init.std=1 --out " +
+  const auto r = run("sweep " + file.string() +
+                     " --workers 2 --threads 1 --set init.std=1 --set track.save_cosines=false --out " +
                      out.string());
   EXPECT_EQ(r.code, 3) << r.output;  // two runs have an invalid value
   EXPECT_THAT(r.output, HasSubstr("8 runs: 0 finished already, 2 with invalid settings, 6 to train "
@@ -394,6 +395,7 @@ marks = [{ x = 0.015, label = "between" }]
     EXPECT_EQ(cell(t, row, "error"), "");
     EXPECT_TRUE(fs::exists(out / name / "summary.json"));
     EXPECT_FALSE(fs::exists(out / name / "report.html"));  // run_reports = false
+    EXPECT_FALSE(fs::exists(out / name / "cosines"));      // the table needs only the measures
     const std::string config = condense::read_file(out / name / "config.toml");
     EXPECT_THAT(config, HasSubstr("std = 1.0"));  // --set reaches every run
   }
@@ -433,12 +435,14 @@ marks = [{ x = 0.015, label = "between" }]
   EXPECT_TRUE(fs::exists(out / "logs" / "lr=0.01_seed=0.log"));
 
   // Rerun: nothing is trained again; the invalid runs still fail.
-  const auto again = run("sweep " + file.string() + " --set init.std=1 --out " + out.string());
+  const auto again = run("sweep " + file.string() +
+                         " --set init.std=1 --set track.save_cosines=false --out " + out.string());
   EXPECT_EQ(again.code, 3) << again.output;
   EXPECT_THAT(again.output, HasSubstr("6 finished already, 2 with invalid settings, 0 to train"));
   // A changed setting retrains every run.
-  const auto changed = run("sweep " + file.string() + " --quiet --set init.std=1 --set train.steps=30 "
-                           "--out " + out.string());
+  const auto changed = run("sweep " + file.string() +
+                           " --quiet --set init.std=1 --set track.save_cosines=false "
+                           "--set train.steps=30 --out " + out.string());
   EXPECT_EQ(changed.code, 3) << changed.output;
   EXPECT_EQ(cell(table_of(out), row_of(table_of(out), "lr=0.01_seed=0"), "steps"), "30");
 }

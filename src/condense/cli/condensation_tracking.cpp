@@ -25,8 +25,8 @@ MeasureOptions measure_options(const TrackConfig& track) {
 }
 
 CondensationRecorder::CondensationRecorder(RunDirectory run, const MeasureOptions& options,
-                                           bool quiet)
-    : run_(std::move(run)), analysis_(options), quiet_(quiet) {}
+                                           bool quiet, bool save_cosines)
+    : run_(std::move(run)), analysis_(options), quiet_(quiet), save_cosines_(save_cosines) {}
 
 void CondensationRecorder::load_direction() {
   // The theory's prediction, when it has been made for this run (SCIENCE.md §2): v1.npy holds
@@ -86,8 +86,9 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
     warned_ = true;
   }
   writes_ = std::async(std::launch::async, [cosines = run_.cosines(step), table = run_.analysis(),
-                                            measures = std::move(measures), csv = analysis_.csv()] {
-    write_cosines(cosines, measures, Flush::deferred);
+                                            measures = std::move(measures), csv = analysis_.csv(),
+                                            save = save_cosines_] {
+    if (save) write_cosines(cosines, measures, Flush::deferred);
     write_file_atomic(table, csv, Flush::deferred);
   });
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -96,8 +97,8 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
 
 template <class T>
 std::shared_ptr<CondensationRecorder> track_condensation(TrainerSetup<T>& setup) {
-  auto recorder =
-      std::make_shared<CondensationRecorder>(setup.run, measure_options(setup.track), setup.quiet);
+  auto recorder = std::make_shared<CondensationRecorder>(
+      setup.run, measure_options(setup.track), setup.quiet, setup.track.save_cosines);
   if (setup.resume) {
     // The step the trainer continues from; rows from it on are measured again.
     ParameterStore<T> scratch = setup.model->parameters();

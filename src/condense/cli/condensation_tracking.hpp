@@ -25,7 +25,8 @@ class CondensationRecorder {
  public:
   // The first record() takes RUN/v1.npy (and the bias component in RUN/prediction.json) as the
   // predicted direction when it exists.
-  CondensationRecorder(RunDirectory run, const MeasureOptions& options, bool quiet);
+  CondensationRecorder(RunDirectory run, const MeasureOptions& options, bool quiet,
+                       bool save_cosines = true);
 
   // Reads the step-0 weights, for RD, from RUN/snapshots/step_0.
   void read_initial();
@@ -36,8 +37,8 @@ class CondensationRecorder {
   CondensationRecorder& operator=(const CondensationRecorder&) = delete;
   ~CondensationRecorder();
 
-  // Measures every layer at `step` and starts writing RUN/cosines/step_<step>/ and
-  // RUN/analysis.csv. Throws the IoError of the previous snapshot's writes, if any.
+  // Measures every layer at `step` and starts writing RUN/cosines/step_<step>/ (unless
+  // save_cosines is false) and RUN/analysis.csv. Throws the IoError of the previous snapshot's writes, if any.
   void record(long step, const std::vector<LayerWeights>& layers);
   // Waits for the last writes; throws their IoError. Call once the last snapshot is recorded.
   void finish();
@@ -54,6 +55,7 @@ class CondensationRecorder {
   RunDirectory run_;
   RunAnalysis analysis_;
   bool quiet_;
+  bool save_cosines_;
   bool warned_ = false;
   std::string note_;
   double seconds_ = 0;

@@ -499,6 +499,7 @@ RunConfig convert(const Settings& s) {
   if (!(k.negligible >= 0 && k.negligible < 1)) s.wrong("track.negligible", "a number in [0, 1)");
   k.with_bias = s.boolean("track.with_bias");
   k.evaluate_at_snapshots = s.boolean("track.evaluate_at_snapshots");
+  k.save_cosines = s.boolean("track.save_cosines");
   return c;
 }
 
@@ -635,6 +636,7 @@ std::string to_toml(const RunConfig& c) {
       {"negligible", c.track.negligible},
       {"with_bias", c.track.with_bias},
       {"evaluate_at_snapshots", c.track.evaluate_at_snapshots},
+      {"save_cosines", c.track.save_cosines},
   };
   toml::table root{{"seed", std::int64_t(c.seed)},
                    {"dtype", dtype_name(c.dtype)},

@@ -83,6 +83,10 @@ const std::vector<KeyDoc>& config_keys() {
       {"track.negligible", "0.01",
        "Kernels with norm below this fraction of the layer's largest are set aside."},
       {"track.with_bias", "false", "Append each kernel's bias to its weight vector in the analysis."},
+      {"track.save_cosines", "true",
+       "Write every snapshot's cosine matrices (cosines/). false keeps the measures (analysis.csv) "
+       "and the weights only: a tenth of the disk for large sweeps, but no heatmaps in the report "
+       "(condense analyze RUN writes them later)."},
       {"track.evaluate_at_snapshots", "false",
        "Also evaluate the test split (mini-batch: and the training split) at every snapshot step, "
        "not only every eval_every steps."},

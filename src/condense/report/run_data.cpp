@@ -180,14 +180,25 @@ RunData load_run(const fs::path& root) {
                                     : ": " + (*run.summary)["message"].get<std::string>()));
 
   run.cosine_steps = step_folders(root / "cosines");
+  const bool cosines_off =
+      run.config_text && run.config_text->find("save_cosines = false") != std::string::npos;
   if (run.cosine_steps.empty())
-    notes.push_back("no cosine matrices (cosines/step_<k>/) were written");
+    notes.push_back(cosines_off ? "track.save_cosines = false: no cosine matrices, so no heatmaps "
+                                  "(condense analyze RUN writes them from the snapshots)"
+                                : "no cosine matrices (cosines/step_<k>/) were written");
   // Layers in network order: their first appearance in analysis.csv, kept when a matrix exists.
   std::vector<std::string> candidates;
   for (const auto& r : run.analysis)
     if (std::find(candidates.begin(), candidates.end(), r.layer) == candidates.end())
       candidates.push_back(r.layer);
-  if (!run.cosine_steps.empty()) {
+  if (run.cosine_steps.empty()) {
+    // Without matrices, the layers whose kernels the analysis compared (mean |cos| measured).
+    for (const auto& layer : candidates)
+      if (std::any_of(run.analysis.begin(), run.analysis.end(), [&](const AnalysisRow& r) {
+            return r.layer == layer && std::isfinite(r.mean_abs_cos);
+          }))
+        run.layers.push_back(layer);
+  } else {
     const fs::path last = dir.cosines(run.cosine_steps.back());
     if (candidates.empty())  // no analysis.csv: take the layers from the files
       for (const auto& entry : fs::directory_iterator(last, error)) {

@@ -38,7 +38,8 @@ struct RunData {
   std::vector<AnalysisRow> analysis;
   std::vector<std::pair<long, double>> predicted_alignment;  // (step, predicted mean |cos|)
   std::vector<long> cosine_steps;   // steps with a cosines/step_<k> folder, ascending
-  std::vector<std::string> layers;  // layers with a cosine matrix (M ≥ 2), in network order
+  std::vector<std::string> layers;  // layers with a cosine matrix (M ≥ 2), or without matrices
+                                    // those with a measured mean |cos|; network order
   std::vector<std::string> notes;   // what is missing or could not be read
 
   std::vector<AnalysisRow> rows_of(const std::string& layer) const;

@@ -32,6 +32,8 @@ struct TrackConfig {
   // Evaluate at every snapshot step (the test split, and in mini-batch training the whole
   // training split) rather than only every eval_every steps.
   bool evaluate_at_snapshots = false;
+  // Write each snapshot's cosine matrices (RUN/cosines/); false keeps only analysis.csv.
+  bool save_cosines = true;
 };
 
 // Steps at which weights are saved: always 0 and `total`; "log": every step at first, then about
