@@ -447,6 +447,28 @@ marks = [{ x = 0.015, label = "between" }]
   EXPECT_EQ(cell(table_of(out), row_of(table_of(out), "lr=0.01_seed=0"), "steps"), "30");
 }
 
+// A finished run is kept when its config.toml predates a key (read with today's default) or was
+// trained with another thread count; a real change of settings retrains it.
+TEST(Sweep, FinishedRunsSurviveNewKeysAndOtherThreadCounts) {
+  const fs::path dir = scratch("same_settings");
+  const fs::path out = dir / "out";
+  const fs::path file = write_sweep(dir, "[sweep]\nrun_reports = false\n[[sweep.axes]]\nkey = \"train.lr\"\nvalues = [0.01]\n");
+  ASSERT_EQ(run("sweep " + file.string() + " --quiet --threads 1 --out " + out.string()).code, 0);
+  const fs::path config = out / "lr=0.01" / "config.toml";
+  std::string text = condense::read_file(config);
+  for (const std::string line : {"save_cosines = true\n", "fan = 'in'\n"}) {
+    const auto at = text.find(line);
+    ASSERT_NE(at, std::string::npos) << line;
+    text.erase(at, line.size());
+  }
+  condense::write_file_atomic(config, text);
+  auto r = run("sweep " + file.string() + " --threads 2 --out " + out.string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("1 finished already, 0 with invalid settings, 0 to train"));
+  r = run("sweep " + file.string() + " --set train.steps=61 --out " + out.string());
+  EXPECT_THAT(r.output, HasSubstr("0 finished already, 0 with invalid settings, 1 to train"));
+}
+
 // A worker killed mid-run is recorded and the other runs go on; the rerun resumes it.
 TEST(Sweep, AKilledWorkerIsRecordedAndARerunCompletesIt) {
   const fs::path dir = scratch("killed");

@@ -174,9 +174,8 @@ ExperimentOutcome run_experiment(const Experiment& experiment, const fs::path& o
     TrainRequest request;
     request.root = out / run.name;
     request.quiet = quiet;
-    const std::string resolved = to_toml(run.config);
     const RunDirectory directory{request.root};
-    const bool same = fs::exists(directory.config()) && read_file(directory.config()) == resolved;
+    const bool same = same_settings(request.root, run.config);
     const std::string status = same ? run_status(request.root) : "";
     const std::string head = fmt::format("[{}/{}] {}", i + 1, experiment.runs.size(), run.label);
     if (status == "completed" || status == "diverged") {

@@ -154,6 +154,19 @@ std::string folder_name(const std::string& label) {
   return name;
 }
 
+bool same_settings(const fs::path& root, const RunConfig& config) {
+  const fs::path saved = root / "config.toml";
+  if (!fs::exists(saved)) return false;
+  try {
+    RunConfig existing = load_config_text(read_file(saved), saved.string(), {});
+    RunConfig wanted = config;
+    existing.threads = wanted.threads = 0;
+    return to_toml(existing) == to_toml(wanted);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string run_status(const fs::path& root) {
   const fs::path summary = root / "summary.json";
   if (!fs::exists(summary)) return "";

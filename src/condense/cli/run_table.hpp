@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "condense/config/config.hpp"
 #include "condense/report/run_data.hpp"
 
 namespace condense {
@@ -38,6 +39,11 @@ std::string html_escape(const std::string& text);
 
 // A folder name from a label: letters, digits and . - _ = + kept, anything else '_'.
 std::string folder_name(const std::string& label);
+
+// Whether the run directory `root` holds a run of the same settings as `config`: its
+// config.toml, read with today's defaults for keys it predates, resolves to the same config. The
+// thread count does not count (results do not depend on it).
+bool same_settings(const std::filesystem::path& root, const RunConfig& config);
 
 // What a run directory holds according to its summary.json: "completed", "diverged",
 // "interrupted", or "" when there is none (or it cannot be read). Cheaper than load_run.

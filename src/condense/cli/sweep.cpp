@@ -229,20 +229,6 @@ fs::path error_file(const fs::path& out, const std::string& name) {
   return out / "errors" / (name + ".txt");
 }
 
-// Whether `root` holds a run of the same settings as `config`; the thread count does not count.
-bool same_settings(const fs::path& root, const RunConfig& config) {
-  const fs::path saved = RunDirectory{root}.config();
-  if (!fs::exists(saved)) return false;
-  try {
-    RunConfig existing = load_config_text(read_file(saved), saved.string(), {});
-    RunConfig wanted = config;
-    existing.threads = wanted.threads = 0;
-    return to_toml(existing) == to_toml(wanted);
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 std::atomic<int> g_sweep_signal{0};
 extern "C" void sweep_stop(int signal) { g_sweep_signal.store(signal); }
 
