@@ -182,10 +182,13 @@ void write_sweep_summary(const Sweep& sweep, const SweepTable& table, bool quiet
       "padding:2px 6px;text-align:right}}img{{max-width:100%}}.notes{{background:#fff4e0;"
       "padding:0.5em 1em}}.failed td{{background:#fde0dc}}</style></head><body>\n<h1>{0}</h1>\n"
       "<p>{1}</p>\n<p>Sweep file: <code>{2}</code>. {3} runs: {4}. The numbers are in "
-      "<a href=\"sweep.csv\">sweep.csv</a>; each run's folder has its report.html. Running the same "
-      "command again trains what is missing.</p>\n",
+      "<a href=\"sweep.csv\">sweep.csv</a>; {5}. Running the same command again trains what is "
+      "missing.</p>\n",
       html_escape(sweep.title), html_escape(sweep.description), html_escape(sweep.file.string()),
-      rows.size(), html_escape(counts));
+      rows.size(), html_escape(counts),
+      sweep.run_reports ? "each run's folder has its report.html"
+                        : "runs have no report of their own (sweep.run_reports = false): "
+                          "<code>condense report RUN</code> makes one");
   if (!notes.empty()) {
     html += "<div class=\"notes\"><b>Notes</b><ul>";
     for (const auto& n : notes) html += "<li>" + html_escape(n) + "</li>";
