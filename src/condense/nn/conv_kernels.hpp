@@ -253,11 +253,28 @@ inline void direct_nt_block(const DirectPositions& positions, const T* a, std::i
 template <class T, int RB>
 inline void direct_nt_rows(int S, const DirectPositions& positions, const T* a, std::int64_t lda,
                            const int* offsets, const T* xp, T* c, std::int64_t ldc) {
+  constexpr int kBlock = 5;
   int s = 0;
-  for (; s + 3 <= S; s += 3)
-    direct_nt_block<T, RB, 3>(positions, a, lda, offsets + s, xp, c + s, ldc);
-  if (S - s == 2) direct_nt_block<T, RB, 2>(positions, a, lda, offsets + s, xp, c + s, ldc);
-  if (S - s == 1) direct_nt_block<T, RB, 1>(positions, a, lda, offsets + s, xp, c + s, ldc);
+  for (; s + kBlock <= S; s += kBlock)
+    direct_nt_block<T, RB, kBlock>(positions, a, lda, offsets + s, xp, c + s, ldc);
+  const int* os = offsets + s;
+  T* cs = c + s;
+  switch (S - s) {
+    case 4:
+      direct_nt_block<T, RB, 4>(positions, a, lda, os, xp, cs, ldc);
+      break;
+    case 3:
+      direct_nt_block<T, RB, 3>(positions, a, lda, os, xp, cs, ldc);
+      break;
+    case 2:
+      direct_nt_block<T, RB, 2>(positions, a, lda, os, xp, cs, ldc);
+      break;
+    case 1:
+      direct_nt_block<T, RB, 1>(positions, a, lda, os, xp, cs, ldc);
+      break;
+    default:
+      break;
+  }
 }
 
 // Rows [0, NR·lanes) of dZ × patch rows [0, SB) read in place: C[r, s] += Σ_q dZ[r, q] ·
@@ -452,25 +469,15 @@ void multiply_direct(int R, int D, const DirectPositions& positions, const T* a,
 template <class T>
 void multiply_add_transposed_direct(int R, int S, const DirectPositions& positions, std::int64_t L,
                                     const T* dz, const int* offsets, const T* xp, T* c) {
-  constexpr int kRows = 4;
+  // Blocks of 2 rows × 5 patch rows: ten accumulators and the five patch packets fit the 16
+  // vector registers, with each dZ packet loaded once per block. 4 × 3 left the compiler one
+  // register, so it loaded the dZ packet again for every multiply-add (W1's and W4's weight
+  // gradient 1.25–1.35× faster).
+  constexpr int kRows = 2;
   int r = 0;
   for (; r + kRows <= R; r += kRows)
     detail::direct_nt_rows<T, kRows>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
-  const T* ar = dz + r * L;
-  T* cr = c + r * S;
-  switch (R - r) {
-    case 3:
-      detail::direct_nt_rows<T, 3>(S, positions, ar, L, offsets, xp, cr, S);
-      break;
-    case 2:
-      detail::direct_nt_rows<T, 2>(S, positions, ar, L, offsets, xp, cr, S);
-      break;
-    case 1:
-      detail::direct_nt_rows<T, 1>(S, positions, ar, L, offsets, xp, cr, S);
-      break;
-    default:
-      break;
-  }
+  if (r < R) detail::direct_nt_rows<T, 1>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
 }
 
 // dzt (L, ldt) = dz (R, L) transposed, with zeros in columns [R, ldt): the layout
