@@ -108,7 +108,7 @@ void read_axis_values(const fs::path& file, const toml::table& entry, SweepAxis&
         axis.labels.push_back(std::string(*item.value<std::string>()));
       } else if (const toml::array* inner = item.as_array();
                  inner && std::all_of(inner->begin(), inner->end(),
-                                      [](const toml::node& n) { return n.is_value() && !n.is_string(); })) {
+                                      [](const toml::node& e) { return e.is_value() && !e.is_string(); })) {
         // [50, 20] → "50-20": the hidden widths of an MLP, say.
         std::string label;
         for (const auto& element : *inner) label += (label.empty() ? "" : "-") + toml_text(element);
@@ -175,16 +175,16 @@ void read_axis_values(const fs::path& file, const toml::table& entry, SweepAxis&
     for (const auto& label : *labels) axis.labels.push_back(std::string(*label.value<std::string>()));
     // Numeric labels are the axis's coordinates (for marks): labels = ["0.5", "1"] over
     // gamma = [0.25, 0.5] puts a mark at 1 on the second value.
-    std::vector<double> numbers;
+    std::vector<double> coordinates;
     for (const auto& label : axis.labels) {
       try {
         std::size_t used = 0;
         const double v = std::stod(label, &used);
-        if (used == label.size()) numbers.push_back(v);
+        if (used == label.size()) coordinates.push_back(v);
       } catch (const std::exception&) {
       }
     }
-    if (numbers.size() == axis.labels.size()) axis.numbers = numbers;
+    if (coordinates.size() == axis.labels.size()) axis.numbers = coordinates;
   }
   if (std::set<std::string>(axis.labels.begin(), axis.labels.end()).size() != axis.labels.size())
     fail_input("{}: axis {} has repeated labels ({}); give it distinct labels = [...]",
