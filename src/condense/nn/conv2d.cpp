@@ -288,36 +288,54 @@ const T* Conv2d<T>::batch_patches(const T* x, int N, bool same_input) {
 
 template <class T>
 void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) {
+  forward_impl(store, x, y, nullptr, N, same_input, nullptr);
+}
+
+template <class T>
+void Conv2d<T>::forward_activated(ParameterStore<T>& store, const T* x, T* z, T* h, int N,
+                                  bool same_input, const Activation& activation) {
+  const std::size_t slots = std::size_t(thread_count()) * this->output_.size();
+  if (thread_outputs_.size() < slots) thread_outputs_.assign(slots, T(0));
+  forward_impl(store, x, z, h, N, same_input, &activation);
+}
+
+template <class T>
+T* Conv2d<T>::activation_scratch() {
+  return thread_outputs_.data() + std::size_t(thread_index()) * this->output_.size();
+}
+
+template <class T>
+void Conv2d<T>::forward_impl(ParameterStore<T>& store, const T* x, T* z, T* h, int N,
+                             bool same_input, const Activation* activation) {
   // reserve() sized the per-thread scratch for the thread count of its time, which may have grown.
   const std::size_t thread_slots = std::size_t(thread_count()) * grad_slot();
   if (N > capacity_ || thread_patch_grads_.size() < thread_slots) reserve(std::max(N, capacity_));
   const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
-  const std::size_t KL = std::size_t(K) * L;
+  const std::size_t KL = std::size_t(K) * L, ML = std::size_t(M) * L;
   const bool reuse = same_input && batch_patches_valid_ && !batch_patches_.empty();
   const T* weight = store.value(weight_id_);
-  if (direct_) {
-    parallel_for(N, [&](std::int64_t n) {
+  const T* bias = bias_ ? store.value(bias_id_) : nullptr;
+  parallel_for(N, [&](std::int64_t n) {
+    T* zn = z ? z + std::size_t(n) * ML : activation_scratch();
+    if (direct_) {
       T* planes = thread_patches_.data() + std::size_t(thread_index()) * input_slot();
       pad_input(g_, x + std::size_t(n) * this->input_.size(), planes);
-      conv_kernels::multiply_direct<T>(M, K, positions_, weight, offsets_.data(), planes,
-                                       y + std::size_t(n) * M * L, L,
-                                       bias_ ? store.value(bias_id_) : nullptr);
-    }, std::int64_t(N) * M * K * L);
-    return;
-  }
-  parallel_for(N, [&](std::int64_t n) {
-    T* scratch = thread_patches_.data() + std::size_t(thread_index()) * input_slot();
-    const T* patches;
-    if (batch_patches_.empty()) {
-      im2col(g_, x + std::size_t(n) * this->input_.size(), scratch);
-      patches = scratch;
+      conv_kernels::multiply_direct<T>(M, K, positions_, weight, offsets_.data(), planes, zn, L,
+                                       bias);
     } else {
-      T* kept = batch_patches_.data() + std::size_t(n) * KL;
-      if (!reuse) im2col(g_, x + std::size_t(n) * this->input_.size(), kept);
-      patches = kept;
+      T* scratch = thread_patches_.data() + std::size_t(thread_index()) * input_slot();
+      const T* patches;
+      if (batch_patches_.empty()) {
+        im2col(g_, x + std::size_t(n) * this->input_.size(), scratch);
+        patches = scratch;
+      } else {
+        T* kept = batch_patches_.data() + std::size_t(n) * KL;
+        if (!reuse) im2col(g_, x + std::size_t(n) * this->input_.size(), kept);
+        patches = kept;
+      }
+      conv_kernels::multiply<T>(M, K, L, weight, K, 1, patches, L, zn, L, bias, false);
     }
-    conv_kernels::multiply<T>(M, K, L, weight, K, 1, patches, L, y + std::size_t(n) * M * L, L,
-                              bias_ ? store.value(bias_id_) : nullptr, false);
+    if (activation) activation_forward(*activation, zn, h + std::size_t(n) * ML, ML);
   }, std::int64_t(N) * M * K * L);
   batch_patches_valid_ = !batch_patches_.empty();
 }
@@ -325,6 +343,20 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
 template <class T>
 void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const T* dy, T* dx,
                          int N) {
+  backward_impl(store, x, nullptr, nullptr, dy, dx, N, nullptr);
+}
+
+template <class T>
+void Conv2d<T>::backward_activated(ParameterStore<T>& store, const T* x, const T* z, const T* h,
+                                   const T* dh, T* dx, int N, const Activation& activation) {
+  const std::size_t slots = std::size_t(thread_count()) * this->output_.size();
+  if (thread_outputs_.size() < slots) thread_outputs_.assign(slots, T(0));
+  backward_impl(store, x, z, h, dh, dx, N, &activation);
+}
+
+template <class T>
+void Conv2d<T>::backward_impl(ParameterStore<T>& store, const T* x, const T* z, const T* h,
+                              const T* dy, T* dx, int N, const Activation* activation) {
   const int M = g_.out_channels, K = g_.patch_size(), L = g_.positions();
   const std::size_t chunk_size = std::size_t(M) * (K + 1);
   const std::int64_t chunks = (N + kSamplesPerChunk - 1) / kSamplesPerChunk;
@@ -341,7 +373,13 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
     db.setZero();
     const int end = std::min<int>(N, int(c + 1) * kSamplesPerChunk);
     for (int n = int(c) * kSamplesPerChunk; n < end; ++n) {
-      const T* dZ = dy + std::size_t(n) * M * L;
+      const std::size_t ML = std::size_t(M) * L, at = std::size_t(n) * ML;
+      const T* dZ = dy + at;
+      if (activation) {
+        T* made = activation_scratch();
+        activation_backward(*activation, z ? z + at : nullptr, h + at, dy + at, made, ML);
+        dZ = made;
+      }
       if (direct_) pad_input(g_, x + std::size_t(n) * this->input_.size(), scratch);
       if (deep_) {
         // Deep patches: lanes over output channels, each weight's sum in position order (as

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "condense/nn/activation.hpp"
 #include "condense/nn/conv_kernels.hpp"
 #include "condense/nn/layer.hpp"
 
@@ -69,6 +70,18 @@ class Conv2d final : public Layer<T> {
   void backward(ParameterStore<T>& store, const T* x, const T* y, const T* dy, T* dx,
                 int N) override;
 
+  // Convolution and the activation after it, one sample at a time while its output is in cache:
+  // h = σ(conv(x)) without a trip of z through memory. z receives conv(x) when not null (the
+  // activation's derivative needs it); else it stays in per-thread scratch. The same bits as
+  // forward, then the activation layer's forward.
+  void forward_activated(ParameterStore<T>& store, const T* x, T* z, T* h, int N, bool same_input,
+                         const Activation& activation);
+  // backward from dh, the gradient at the activation's output: each sample's dZ = dh ⊙ σ'(z) is
+  // made in per-thread scratch just before it is used. z may be null when the derivative is a
+  // function of h. The same bits as the activation layer's backward, then backward.
+  void backward_activated(ParameterStore<T>& store, const T* x, const T* z, const T* h,
+                          const T* dh, T* dx, int N, const Activation& activation);
+
   // The patch matrices of the whole batch x: (N, C, H, W) → (N, K, L), built now unless
   // `same_input` lets the kept ones serve; null when the batch is too large to keep them (callers
   // then build each sample's patches with im2col). Valid until the next call with another input.
@@ -79,6 +92,13 @@ class Conv2d final : public Layer<T> {
 
  private:
   const T* sample_patches(const T* x, int n, T* scratch) const;
+  // forward and backward, optionally through an activation (null: none).
+  void forward_impl(ParameterStore<T>& store, const T* x, T* z, T* h, int N, bool same_input,
+                    const Activation* activation);
+  void backward_impl(ParameterStore<T>& store, const T* x, const T* z, const T* h, const T* dy,
+                     T* dx, int N, const Activation* activation);
+  // Per-thread scratch of one sample's output (M·L): z or dZ of the fused activation.
+  T* activation_scratch();
   std::size_t input_slot() const;  // per-thread scratch for a sample's patches or phase planes
   std::size_t grad_slot() const;   // per-thread scratch of backward
   int group_channels() const;      // input channels per block of the direct input gradient
@@ -102,6 +122,7 @@ class Conv2d final : public Layer<T> {
   // gradients (G·k·k, L) and, for deep patches, dZᵀ (L, ldt).
   std::vector<T> thread_patches_;      // (threads, input_slot())
   std::vector<T> thread_patch_grads_;  // (threads, grad_slot())
+  std::vector<T> thread_outputs_;      // (threads, M·L), made on the first fused call
   // Per-chunk partial parameter gradients, summed in chunk order (core/parallel.hpp).
   std::vector<T> chunk_grads_;  // (chunks, M·K + M)
 };

@@ -74,6 +74,18 @@ Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
     if (conv && activation && layers_[2]->is_view() && readout)
       conv_readout_ = std::make_unique<ConvReadout<T>>(*conv, *activation, *readout);
   }
+  // Otherwise every conv layer runs its activation sample by sample, so that neither the conv
+  // output nor its gradient makes a trip through memory for the whole batch.
+  fused_.assign(layers_.size(), false);
+  if (!conv_readout_)
+    for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
+      fused_[i] = dynamic_cast<Conv2d<T>*>(layers_[i].get()) &&
+                  dynamic_cast<ActivationLayer<T>*>(layers_[i + 1].get());
+}
+
+template <class T>
+bool Model<T>::keeps_conv_output(std::size_t i) const {
+  return !static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation().derivative_from_output();
 }
 
 template <class T>
@@ -97,7 +109,8 @@ void Model<T>::reserve(int batch) {
     // The fused two-layer CNN keeps its conv output only when the activation's derivative needs
     // it, and its activation output only for a separate forward and backward (made on first use:
     // training and evaluation go through forward_backward and predict, which keep neither).
-    const bool unused = conv_readout_ && ((i == 0 && !conv_readout_->keeps_z()) || i == 1);
+    const bool unused = (conv_readout_ && ((i == 0 && !conv_readout_->keeps_z()) || i == 1)) ||
+                        (fused_[i] && !keeps_conv_output(i));
     if (!layer->is_view())
       buffers_.emplace_back(unused ? 0 : std::size_t(batch * layer->output_shape().size()));
   }
@@ -127,6 +140,18 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
   std::size_t owned = 0;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     Layer<T>& layer = *layers_[i];
+    if (fused_[i]) {
+      T* z = keeps_conv_output(i) ? buffers_[owned].data() : nullptr;
+      T* h = buffers_[owned + 1].data();
+      owned += 2;
+      static_cast<Conv2d<T>&>(layer).forward_activated(
+          parameters_, in, z, h, N, same_input && i == 0,
+          static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation());
+      outputs_[i] = z;
+      outputs_[++i] = h;
+      in = h;
+      continue;
+    }
     T* out = layer.is_view() ? const_cast<T*>(in) : buffers_[owned++].data();
     layer.forward(parameters_, in, out, N, same_input && i == 0);
     outputs_[i] = out;
@@ -175,10 +200,16 @@ void Model<T>::backward(const T* df) {
   for (std::size_t i = layers_.size(); i-- > 0;) {
     Layer<T>& layer = *layers_[i];
     if (layer.is_view()) continue;  // dx is dy itself
+    if (i > 0 && fused_[i - 1]) continue;  // the conv layer before it takes dy through it
     const T* x = i == 0 ? input_ : outputs_[i - 1];
     T* dx = nullptr;
     if (i > first) dx = (dy == grad_a_.data()) ? grad_b_.data() : grad_a_.data();
-    layer.backward(parameters_, x, outputs_[i], dy, dx, N);
+    if (fused_[i])
+      static_cast<Conv2d<T>&>(layer).backward_activated(
+          parameters_, x, outputs_[i], outputs_[i + 1], dy, dx, N,
+          static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation());
+    else
+      layer.backward(parameters_, x, outputs_[i], dy, dx, N);
     dy = dx;
   }
 }

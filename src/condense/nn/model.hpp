@@ -45,8 +45,8 @@ class Model {
   const T* forward_backward(const T* x, int N, bool same_input, T* df,
                             const typename ConvReadout<T>::OutputGradient& output_gradient);
 
-  // The output of layer i after the last forward: (N, layer i's output shape); null for the conv
-  // layer of a fused two-layer CNN whose activation does not need it (conv_readout.hpp).
+  // The output of layer i after the last forward: (N, layer i's output shape); null for a conv
+  // layer fused with its activation when the activation's derivative does not need it.
   const T* layer_output(int i) const { return outputs_[std::size_t(i)]; }
 
  private:
@@ -61,6 +61,11 @@ class Model {
   std::vector<T> grad_a_, grad_b_;       // ping-pong buffers for dy and dx
   // The two-layer CNN's fused pass over its four layers (conv_readout.hpp); null for other models.
   std::unique_ptr<ConvReadout<T>> conv_readout_;
+  // fused_[i]: layer i is a Conv2d whose activation (layer i + 1) runs inside it, sample by
+  // sample (Conv2d::forward_activated, backward_activated).
+  std::vector<bool> fused_;
+  // Whether the fused conv layer i keeps its output z (the activation's derivative needs it).
+  bool keeps_conv_output(std::size_t i) const;
 };
 
 }  // namespace condense
