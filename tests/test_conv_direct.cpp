@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "condense/core/rng.hpp"
 #include "condense/core/types.hpp"
+#include "condense/nn/activation.hpp"
 #include "condense/nn/conv2d.hpp"
 #include "condense/nn/conv_kernels.hpp"
 #include "condense/nn/parameters.hpp"
@@ -218,6 +220,108 @@ TEST(InOrderWeightGradient, EqualsEigensPackedProductOnW2sLastConvLayer) {
   conv_kernels::multiply_add_transposed_in_order<float>(
       M, K, positions, dzt.data(), ldt, offsets.data(), planes.data(), direct.data());
   EXPECT_EQ(direct, eigen);
+}
+
+// The shallow stride-1 weight gradient sums each element in vector lanes over the output rows'
+// packets, then across the lanes: an order that belongs to the element, so where no position is
+// left over at the rows' ends, the kernel's blocks of dZ rows × patch rows (2 × 5 there) must
+// not change the bits. Every block shape against one element at a time, on output widths that
+// are whole packets (8 floats, 4 doubles).
+template <class T>
+void expect_weight_gradient_independent_of_blocking(const ConvGeometry& g) {
+  const int M = g.out_channels, K = g.patch_size(), L = g.positions();
+  const auto x = normal_values<T>(std::size_t(g.in_channels) * g.in_height * g.in_width, 7);
+  const auto dz = normal_values<T>(std::size_t(M) * L, 8);
+  std::vector<T> planes(std::size_t(plane_size(g)));
+  pad_input(g, x.data(), planes.data());
+  const std::vector<int> offsets = direct_offsets(g);
+  const auto positions = conv_kernels::DirectPositions::make<T>(g.out_height(), g.out_width(),
+                                                                direct_row_step(g));
+  ASSERT_TRUE(positions.rest_out.empty());
+  std::vector<T> blocked(std::size_t(M) * K, T(0.5)), single(std::size_t(M) * K, T(0.5));
+  conv_kernels::multiply_add_transposed_direct<T>(M, K, positions, L, dz.data(), offsets.data(),
+                                                  planes.data(), blocked.data());
+  for (int m = 0; m < M; ++m)
+    for (int d = 0; d < K; ++d)
+      conv_kernels::detail::direct_nt_block<T, 1, 1>(positions, dz.data() + std::size_t(m) * L, L,
+                                                     offsets.data() + d, planes.data(),
+                                                     single.data() + std::size_t(m) * K + d, K);
+  EXPECT_EQ(blocked, single);
+}
+
+TEST(ShallowWeightGradient, DoesNotDependOnTheBlocking) {
+  // Channel counts and patch sizes that are not multiples of the blocks (M odd, K = 9, 18, 27,
+  // 50).
+  for (const Shape& shape : {Shape{1, 1, 3, 3, 32, 32, 32}, Shape{1, 1, 3, 3, 7, 9, 16},
+                             Shape{1, 2, 5, 2, 5, 7, 8}, Shape{1, 0, 3, 1, 3, 10, 18},
+                             Shape{1, 1, 3, 2, 9, 8, 24}}) {
+    SCOPED_TRACE(shape_name({shape, 0}));
+    expect_weight_gradient_independent_of_blocking<float>(geometry_of(shape));
+    expect_weight_gradient_independent_of_blocking<double>(geometry_of(shape));
+  }
+}
+
+// A conv layer with its activation inside (Conv2d::forward_activated, backward_activated) against
+// the layer and the activation one after the other: the same bits for h, z, dx, dW and db. The
+// im2col path (shallow, stride 2), the shallow stride-1 path and the deep path; activations whose
+// derivative needs only h (z not kept) and ones that need z.
+template <class T>
+void expect_fused_activation_matches_separate(const ConvGeometry& g, const std::string& name) {
+  const Activation activation = parse_activation(name);
+  const int N = 6;
+  auto make = [&] {
+    auto layer = std::make_unique<Conv2d<T>>("conv1", FeatureShape{g.in_channels, g.in_height,
+                                             g.in_width}, g.out_channels, g.kernel, g.stride,
+                                             g.padding, true);
+    return layer;
+  };
+  auto separate = make(), fused = make();
+  ParameterStore<T> store_a, store_b;
+  separate->declare(store_a);
+  fused->declare(store_b);
+  store_a.allocate();
+  store_b.allocate();
+  const auto values = normal_values<T>(store_a.size(), 2);
+  std::copy(values.begin(), values.end(), store_a.values().data());
+  std::copy(values.begin(), values.end(), store_b.values().data());
+  store_a.zero_grad();
+  store_b.zero_grad();
+  const std::size_t in = std::size_t(g.in_channels) * g.in_height * g.in_width;
+  const std::size_t out = std::size_t(g.out_channels) * g.positions();
+  const auto x = normal_values<T>(N * in, 3);
+  const auto dh = normal_values<T>(N * out, 4);
+
+  std::vector<T> z(N * out), h(N * out), dz(N * out), dx(N * in);
+  separate->reserve(N);
+  separate->forward(store_a, x.data(), z.data(), N, false);
+  activation_forward(activation, z.data(), h.data(), z.size());
+  activation_backward(activation, z.data(), h.data(), dh.data(), dz.data(), z.size());
+  separate->backward(store_a, x.data(), z.data(), dz.data(), dx.data(), N);
+
+  const bool keep_z = !activation.derivative_from_output();
+  std::vector<T> fz(keep_z ? N * out : 0), fh(N * out), fdx(N * in);
+  fused->reserve(N);
+  fused->forward_activated(store_b, x.data(), keep_z ? fz.data() : nullptr, fh.data(), N, false,
+                           activation);
+  fused->backward_activated(store_b, x.data(), keep_z ? fz.data() : nullptr, fh.data(), dh.data(),
+                            fdx.data(), N, activation);
+  EXPECT_EQ(fh, h) << name;
+  if (keep_z) {
+    EXPECT_EQ(fz, z) << name;
+  }
+  EXPECT_EQ(fdx, dx) << name;
+  EXPECT_EQ(std::vector<T>(store_b.grads().data(), store_b.grads().data() + store_b.size()),
+            std::vector<T>(store_a.grads().data(), store_a.grads().data() + store_a.size()))
+      << name;
+}
+
+TEST(FusedActivation, GivesTheBitsOfTheLayerThenTheActivation) {
+  for (const Shape& shape : {Shape{2, 1, 3, 3, 16, 12, 12}, Shape{1, 1, 3, 3, 7, 9, 11},
+                             Shape{2, 1, 3, 8, 13, 9, 11}})
+    for (const std::string name : {"tanh", "relu", "gelu"}) {
+      expect_fused_activation_matches_separate<float>(geometry_of(shape), name);
+      expect_fused_activation_matches_separate<double>(geometry_of(shape), name);
+    }
 }
 
 }  // namespace

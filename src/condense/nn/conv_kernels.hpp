@@ -250,30 +250,28 @@ inline void direct_nt_block(const DirectPositions& positions, const T* a, std::i
     for (int s = 0; s < SB; ++s) c[r * ldc + s] += sum[r][s];
 }
 
-template <class T, int RB>
+// Blocks of RB rows × SB patch rows over all S patch rows; the last S mod SB in one smaller block.
+template <class T, int RB, int SB>
 inline void direct_nt_rows(int S, const DirectPositions& positions, const T* a, std::int64_t lda,
                            const int* offsets, const T* xp, T* c, std::int64_t ldc) {
-  constexpr int kBlock = 5;
   int s = 0;
-  for (; s + kBlock <= S; s += kBlock)
-    direct_nt_block<T, RB, kBlock>(positions, a, lda, offsets + s, xp, c + s, ldc);
-  const int* os = offsets + s;
-  T* cs = c + s;
-  switch (S - s) {
-    case 4:
-      direct_nt_block<T, RB, 4>(positions, a, lda, os, xp, cs, ldc);
-      break;
-    case 3:
-      direct_nt_block<T, RB, 3>(positions, a, lda, os, xp, cs, ldc);
-      break;
-    case 2:
-      direct_nt_block<T, RB, 2>(positions, a, lda, os, xp, cs, ldc);
-      break;
-    case 1:
-      direct_nt_block<T, RB, 1>(positions, a, lda, os, xp, cs, ldc);
-      break;
-    default:
-      break;
+  for (; s + SB <= S; s += SB)
+    direct_nt_block<T, RB, SB>(positions, a, lda, offsets + s, xp, c + s, ldc);
+  if constexpr (SB > 1) {
+    if (s < S) direct_nt_rows<T, RB, SB - 1>(S - s, positions, a, lda, offsets + s, xp, c + s, ldc);
+  }
+}
+
+// Blocks of RB dZ rows over all R rows; the last R mod RB rows in one smaller block.
+template <class T, int RB, int SB>
+inline void direct_nt_all(int R, int S, const DirectPositions& positions, std::int64_t L,
+                          const T* dz, const int* offsets, const T* xp, T* c) {
+  int r = 0;
+  for (; r + RB <= R; r += RB)
+    direct_nt_rows<T, RB, SB>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
+  if constexpr (RB > 1) {
+    if (r < R)
+      direct_nt_all<T, RB - 1, SB>(R - r, S, positions, L, dz + r * L, offsets, xp, c + r * S);
   }
 }
 
@@ -470,14 +468,15 @@ template <class T>
 void multiply_add_transposed_direct(int R, int S, const DirectPositions& positions, std::int64_t L,
                                     const T* dz, const int* offsets, const T* xp, T* c) {
   // Blocks of 2 rows × 5 patch rows: ten accumulators and the five patch packets fit the 16
-  // vector registers, with each dZ packet loaded once per block. 4 × 3 left the compiler one
-  // register, so it loaded the dZ packet again for every multiply-add (W1's and W4's weight
-  // gradient 1.25–1.35× faster).
-  constexpr int kRows = 2;
-  int r = 0;
-  for (; r + kRows <= R; r += kRows)
-    detail::direct_nt_rows<T, kRows>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
-  if (r < R) detail::direct_nt_rows<T, 1>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
+  // vector registers, and each dZ packet is loaded once per block; in blocks of 4 × 3 the
+  // compiler had one register left and loaded the dZ packet again for every multiply-add (the
+  // weight gradient of W1 and W4 1.3–1.45× faster). Where the output rows leave positions over
+  // after their packets, the compiled scalar loop that adds them rounds differently with the
+  // block shape, so those geometries keep the blocks of 4 × 3 and the bits they always had.
+  if (positions.rest_out.empty())
+    detail::direct_nt_all<T, 2, 5>(R, S, positions, L, dz, offsets, xp, c);
+  else
+    detail::direct_nt_all<T, 4, 3>(R, S, positions, L, dz, offsets, xp, c);
 }
 
 // dzt (L, ldt) = dz (R, L) transposed, with zeros in columns [R, ldt): the layout
