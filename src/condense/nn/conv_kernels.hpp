@@ -61,6 +61,39 @@ inline T madd(T a, T b, T c) {
 }
 
 // Rows [0, RB) × columns [l, l + 2·lanes) of C = A·B (+ C or + bias).
+// a·b + c rounded twice, product first. The barrier keeps the compiler from fusing the two into
+// one multiply-add, which it otherwise did or did not do depending on how the caller was inlined.
+template <class T>
+inline T multiply_then_add(T a, T b, T c) {
+  T product = a * b;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+x"(product));
+#else
+  volatile T rounded = product;
+  product = rounded;
+#endif
+  return product + c;
+}
+
+// Blocks of B over [0, n): block.template operator()<B>(i) for each full block starting at i, then
+// one block of the n mod B that are left, its size a compile-time constant like B. The kernels'
+// block shapes are template parameters; this is their one loop over rows or columns.
+template <int B, class Block>
+inline void remainder_block(int size, int begin, Block& block) {
+  if (size == B)
+    block.template operator()<B>(begin);
+  else if constexpr (B > 1)
+    remainder_block<B - 1>(size, begin, block);
+}
+template <int B, class Block>
+inline void for_blocks(int n, Block&& block) {
+  int i = 0;
+  for (; i + B <= n; i += B) block.template operator()<B>(i);
+  if constexpr (B > 1) {
+    if (i < n) remainder_block<B - 1>(n - i, i, block);
+  }
+}
+
 template <class T, int RB>
 inline void nn_block(int D, const T* a, std::int64_t a_rs, std::int64_t a_cs, const T* b,
                      std::int64_t ldb, T* c, std::int64_t ldc, const T* bias, bool accumulate,
@@ -137,10 +170,9 @@ inline void nt_block(int L, const T* a, std::int64_t lda, const T* b, std::int64
 template <class T, int RB>
 inline void nt_rows(int S, int L, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c,
                     std::int64_t ldc) {
-  int s = 0;
-  for (; s + 3 <= S; s += 3) nt_block<T, RB, 3>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
-  if (S - s == 2) nt_block<T, RB, 2>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
-  if (S - s == 1) nt_block<T, RB, 1>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
+  for_blocks<3>(S, [&]<int SB>(int s) {
+    nt_block<T, RB, SB>(L, a, lda, b + s * ldb, ldb, c + s, ldc);
+  });
 }
 
 // Direct convolution: row r of A times the patches read in place from the sample's phase planes
@@ -185,33 +217,10 @@ inline void direct_rows(int D, const DirectPositions& positions, const T* a, con
 template <class T, int NP>
 inline void direct_packets(int R, int D, const T* a, const int* offsets, const T* xp, const int* in,
                            const int* out, T* c, std::int64_t ldc, const T* bias) {
-  constexpr int kRows = 6;
-  int r = 0;
-  for (; r + kRows <= R; r += kRows)
-    direct_block<T, kRows, NP>(D, a + r * D, D, offsets, xp, in, out, c + r * ldc, ldc,
-                               bias ? bias + r : nullptr);
-  const T* ar = a + r * D;
-  T* cr = c + r * ldc;
-  const T* br = bias ? bias + r : nullptr;
-  switch (R - r) {
-    case 5:
-      direct_block<T, 5, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
-      break;
-    case 4:
-      direct_block<T, 4, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
-      break;
-    case 3:
-      direct_block<T, 3, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
-      break;
-    case 2:
-      direct_block<T, 2, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
-      break;
-    case 1:
-      direct_block<T, 1, NP>(D, ar, D, offsets, xp, in, out, cr, ldc, br);
-      break;
-    default:
-      break;
-  }
+  for_blocks<6>(R, [&]<int RB>(int r) {
+    direct_block<T, RB, NP>(D, a + r * D, D, offsets, xp, in, out, c + r * ldc, ldc,
+                            bias ? bias + r : nullptr);
+  });
 }
 
 // Rows [0, RB) of dZ × patch rows [0, SB) read in place (offsets as for direct_block):
@@ -245,7 +254,8 @@ inline void direct_nt_block(const DirectPositions& positions, const T* a, std::i
   for (std::size_t q = 0; q < positions.rest_out.size(); ++q)
     for (int r = 0; r < RB; ++r)
       for (int s = 0; s < SB; ++s)
-        sum[r][s] += a[r * lda + positions.rest_out[q]] * bs[s][positions.rest_in[q]];
+        sum[r][s] = multiply_then_add(a[r * lda + positions.rest_out[q]],
+                                      bs[s][positions.rest_in[q]], sum[r][s]);
   for (int r = 0; r < RB; ++r)
     for (int s = 0; s < SB; ++s) c[r * ldc + s] += sum[r][s];
 }
@@ -254,25 +264,18 @@ inline void direct_nt_block(const DirectPositions& positions, const T* a, std::i
 template <class T, int RB, int SB>
 inline void direct_nt_rows(int S, const DirectPositions& positions, const T* a, std::int64_t lda,
                            const int* offsets, const T* xp, T* c, std::int64_t ldc) {
-  int s = 0;
-  for (; s + SB <= S; s += SB)
-    direct_nt_block<T, RB, SB>(positions, a, lda, offsets + s, xp, c + s, ldc);
-  if constexpr (SB > 1) {
-    if (s < S) direct_nt_rows<T, RB, SB - 1>(S - s, positions, a, lda, offsets + s, xp, c + s, ldc);
-  }
+  for_blocks<SB>(S, [&]<int B>(int s) {
+    direct_nt_block<T, RB, B>(positions, a, lda, offsets + s, xp, c + s, ldc);
+  });
 }
 
 // Blocks of RB dZ rows over all R rows; the last R mod RB rows in one smaller block.
 template <class T, int RB, int SB>
 inline void direct_nt_all(int R, int S, const DirectPositions& positions, std::int64_t L,
                           const T* dz, const int* offsets, const T* xp, T* c) {
-  int r = 0;
-  for (; r + RB <= R; r += RB)
-    direct_nt_rows<T, RB, SB>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
-  if constexpr (RB > 1) {
-    if (r < R)
-      direct_nt_all<T, RB - 1, SB>(R - r, S, positions, L, dz + r * L, offsets, xp, c + r * S);
-  }
+  for_blocks<RB>(R, [&]<int B>(int r) {
+    direct_nt_rows<T, B, SB>(S, positions, dz + r * L, L, offsets, xp, c + r * S, S);
+  });
 }
 
 // Rows [0, NR·lanes) of dZ × patch rows [0, SB) read in place: C[r, s] += Σ_q dZ[r, q] ·
@@ -313,31 +316,9 @@ inline void direct_tn_block(int L, const int* in, const T* dzt, std::int64_t ldt
 template <class T, int NR>
 inline void direct_tn_rows(int S, int L, const int* in, const T* dzt, std::int64_t ldt,
                            const int* offsets, const T* xp, T* c, std::int64_t ldc, int rows) {
-  constexpr int kBlock = 6;
-  int s = 0;
-  for (; s + kBlock <= S; s += kBlock)
-    direct_tn_block<T, NR, kBlock>(L, in, dzt, ldt, offsets + s, xp, c + s, ldc, rows);
-  const int* os = offsets + s;
-  T* cs = c + s;
-  switch (S - s) {
-    case 5:
-      direct_tn_block<T, NR, 5>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
-      break;
-    case 4:
-      direct_tn_block<T, NR, 4>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
-      break;
-    case 3:
-      direct_tn_block<T, NR, 3>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
-      break;
-    case 2:
-      direct_tn_block<T, NR, 2>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
-      break;
-    case 1:
-      direct_tn_block<T, NR, 1>(L, in, dzt, ldt, os, xp, cs, ldc, rows);
-      break;
-    default:
-      break;
-  }
+  for_blocks<6>(S, [&]<int SB>(int s) {
+    direct_tn_block<T, NR, SB>(L, in, dzt, ldt, offsets + s, xp, c + s, ldc, rows);
+  });
 }
 
 // The positions multiply_direct leaves over at the output rows' ends (rest_out/rest_in), with the
@@ -425,33 +406,10 @@ void multiply_direct(int R, int D, const DirectPositions& positions, const T* a,
   const int* out = positions.packet_out.data();
   const std::int64_t span = packets > 0 ? offsets[D - 1] + in[packets - 1] + detail::kLanes<T> : 0;
   if (span * std::int64_t(sizeof(T)) <= kL1Bytes) {
-    constexpr int kRows = 6;
-    int r = 0;
-    for (; r + kRows <= R; r += kRows)
-      detail::direct_rows<T, kRows>(D, positions, a + r * D, offsets, xp, c + r * L, L,
-                                    bias ? bias + r : nullptr);
-    const T* ar = a + r * D;
-    T* cr = c + r * L;
-    const T* br = bias ? bias + r : nullptr;
-    switch (R - r) {
-      case 5:
-        detail::direct_rows<T, 5>(D, positions, ar, offsets, xp, cr, L, br);
-        break;
-      case 4:
-        detail::direct_rows<T, 4>(D, positions, ar, offsets, xp, cr, L, br);
-        break;
-      case 3:
-        detail::direct_rows<T, 3>(D, positions, ar, offsets, xp, cr, L, br);
-        break;
-      case 2:
-        detail::direct_rows<T, 2>(D, positions, ar, offsets, xp, cr, L, br);
-        break;
-      case 1:
-        detail::direct_rows<T, 1>(D, positions, ar, offsets, xp, cr, L, br);
-        break;
-      default:
-        break;
-    }
+    detail::for_blocks<6>(R, [&]<int RB>(int r) {
+      detail::direct_rows<T, RB>(D, positions, a + r * D, offsets, xp, c + r * L, L,
+                                 bias ? bias + r : nullptr);
+    });
   } else {
     int q = 0;
     for (; q + 2 <= packets; q += 2)
@@ -470,13 +428,9 @@ void multiply_add_transposed_direct(int R, int S, const DirectPositions& positio
   // Blocks of 2 rows × 5 patch rows: ten accumulators and the five patch packets fit the 16
   // vector registers, and each dZ packet is loaded once per block; in blocks of 4 × 3 the
   // compiler had one register left and loaded the dZ packet again for every multiply-add (the
-  // weight gradient of W1 and W4 1.3–1.45× faster). Where the output rows leave positions over
-  // after their packets, the compiled scalar loop that adds them rounds differently with the
-  // block shape, so those geometries keep the blocks of 4 × 3 and the bits they always had.
-  if (positions.rest_out.empty())
-    detail::direct_nt_all<T, 2, 5>(R, S, positions, L, dz, offsets, xp, c);
-  else
-    detail::direct_nt_all<T, 4, 3>(R, S, positions, L, dz, offsets, xp, c);
+  // weight gradient of W1 and W4 1.3–1.45× faster). An element's sum does not depend on the block
+  // it falls in.
+  detail::direct_nt_all<T, 2, 5>(R, S, positions, L, dz, offsets, xp, c);
 }
 
 // dzt (L, ldt) = dz (R, L) transposed, with zeros in columns [R, ldt): the layout
@@ -522,58 +476,19 @@ void multiply_add_transposed_in_order(int R, int S, const DirectPositions& posit
 template <class T>
 void multiply(int R, int D, int L, const T* a, std::int64_t a_rs, std::int64_t a_cs, const T* b,
               std::int64_t ldb, T* c, std::int64_t ldc, const T* bias, bool accumulate) {
-  constexpr int kRows = 6;
-  int r = 0;
-  for (; r + kRows <= R; r += kRows)
-    detail::nn_rows<T, kRows>(D, L, a + r * a_rs, a_rs, a_cs, b, ldb, c + r * ldc, ldc,
-                              bias ? bias + r : nullptr, accumulate);
-  const T* ar = a + r * a_rs;
-  T* cr = c + r * ldc;
-  const T* br = bias ? bias + r : nullptr;
-  switch (R - r) {
-    case 5:
-      detail::nn_rows<T, 5>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
-      break;
-    case 4:
-      detail::nn_rows<T, 4>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
-      break;
-    case 3:
-      detail::nn_rows<T, 3>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
-      break;
-    case 2:
-      detail::nn_rows<T, 2>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
-      break;
-    case 1:
-      detail::nn_rows<T, 1>(D, L, ar, a_rs, a_cs, b, ldb, cr, ldc, br, accumulate);
-      break;
-    default:
-      break;
-  }
+  detail::for_blocks<6>(R, [&]<int RB>(int r) {
+    detail::nn_rows<T, RB>(D, L, a + r * a_rs, a_rs, a_cs, b, ldb, c + r * ldc, ldc,
+                           bias ? bias + r : nullptr, accumulate);
+  });
 }
 
 // C (R × S) += A (R × L) · Bᵀ, with B (S × L); all row-major with leading dimensions lda, ldb, ldc.
 template <class T>
 void multiply_add_transposed(int R, int S, int L, const T* a, std::int64_t lda, const T* b,
                              std::int64_t ldb, T* c, std::int64_t ldc) {
-  constexpr int kRows = 4;
-  int r = 0;
-  for (; r + kRows <= R; r += kRows)
-    detail::nt_rows<T, kRows>(S, L, a + r * lda, lda, b, ldb, c + r * ldc, ldc);
-  const T* ar = a + r * lda;
-  T* cr = c + r * ldc;
-  switch (R - r) {
-    case 3:
-      detail::nt_rows<T, 3>(S, L, ar, lda, b, ldb, cr, ldc);
-      break;
-    case 2:
-      detail::nt_rows<T, 2>(S, L, ar, lda, b, ldb, cr, ldc);
-      break;
-    case 1:
-      detail::nt_rows<T, 1>(S, L, ar, lda, b, ldb, cr, ldc);
-      break;
-    default:
-      break;
-  }
+  detail::for_blocks<4>(R, [&]<int RB>(int r) {
+    detail::nt_rows<T, RB>(S, L, a + r * lda, lda, b, ldb, c + r * ldc, ldc);
+  });
 }
 
 }  // namespace condense::conv_kernels
