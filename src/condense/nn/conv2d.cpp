@@ -294,9 +294,15 @@ void Conv2d<T>::forward(ParameterStore<T>& store, const T* x, T* y, int N, bool 
 template <class T>
 void Conv2d<T>::forward_activated(ParameterStore<T>& store, const T* x, T* z, T* h, int N,
                                   bool same_input, const Activation& activation) {
+  reserve_thread_outputs();
+  forward_impl(store, x, z, h, N, same_input, &activation);
+}
+
+template <class T>
+void Conv2d<T>::reserve_thread_outputs() {
+  // Made on the first fused call, and again only if the thread count grew.
   const std::size_t slots = std::size_t(thread_count()) * this->output_.size();
   if (thread_outputs_.size() < slots) thread_outputs_.assign(slots, T(0));
-  forward_impl(store, x, z, h, N, same_input, &activation);
 }
 
 template <class T>
@@ -349,8 +355,7 @@ void Conv2d<T>::backward(ParameterStore<T>& store, const T* x, const T* y, const
 template <class T>
 void Conv2d<T>::backward_activated(ParameterStore<T>& store, const T* x, const T* z, const T* h,
                                    const T* dh, T* dx, int N, const Activation& activation) {
-  const std::size_t slots = std::size_t(thread_count()) * this->output_.size();
-  if (thread_outputs_.size() < slots) thread_outputs_.assign(slots, T(0));
+  reserve_thread_outputs();
   backward_impl(store, x, z, h, dh, dx, N, &activation);
 }
 

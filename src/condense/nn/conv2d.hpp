@@ -98,6 +98,7 @@ class Conv2d final : public Layer<T> {
   void backward_impl(ParameterStore<T>& store, const T* x, const T* z, const T* h, const T* dy,
                      T* dx, int N, const Activation* activation);
   // Per-thread scratch of one sample's output (M·L): z or dZ of the fused activation.
+  void reserve_thread_outputs();
   T* activation_scratch();
   std::size_t input_slot() const;  // per-thread scratch for a sample's patches or phase planes
   std::size_t grad_slot() const;   // per-thread scratch of backward

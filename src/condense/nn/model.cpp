@@ -84,8 +84,13 @@ Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
 }
 
 template <class T>
+const Activation& Model<T>::fused_activation(std::size_t i) const {
+  return static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation();
+}
+
+template <class T>
 bool Model<T>::keeps_conv_output(std::size_t i) const {
-  return !static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation().derivative_from_output();
+  return !fused_activation(i).derivative_from_output();
 }
 
 template <class T>
@@ -144,9 +149,8 @@ const T* Model<T>::forward(const T* x, int N, bool same_input) {
       T* z = keeps_conv_output(i) ? buffers_[owned].data() : nullptr;
       T* h = buffers_[owned + 1].data();
       owned += 2;
-      static_cast<Conv2d<T>&>(layer).forward_activated(
-          parameters_, in, z, h, N, same_input && i == 0,
-          static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation());
+      static_cast<Conv2d<T>&>(layer).forward_activated(parameters_, in, z, h, N,
+                                                       same_input && i == 0, fused_activation(i));
       outputs_[i] = z;
       outputs_[++i] = h;
       in = h;
@@ -205,9 +209,9 @@ void Model<T>::backward(const T* df) {
     T* dx = nullptr;
     if (i > first) dx = (dy == grad_a_.data()) ? grad_b_.data() : grad_a_.data();
     if (fused_[i])
-      static_cast<Conv2d<T>&>(layer).backward_activated(
-          parameters_, x, outputs_[i], outputs_[i + 1], dy, dx, N,
-          static_cast<const ActivationLayer<T>&>(*layers_[i + 1]).activation());
+      static_cast<Conv2d<T>&>(layer).backward_activated(parameters_, x, outputs_[i],
+                                                        outputs_[i + 1], dy, dx, N,
+                                                        fused_activation(i));
     else
       layer.backward(parameters_, x, outputs_[i], dy, dx, N);
     dy = dx;

@@ -64,7 +64,9 @@ class Model {
   // fused_[i]: layer i is a Conv2d whose activation (layer i + 1) runs inside it, sample by
   // sample (Conv2d::forward_activated, backward_activated).
   std::vector<bool> fused_;
-  // Whether the fused conv layer i keeps its output z (the activation's derivative needs it).
+  // The activation of the fused conv layer i, and whether the layer keeps its output z (the
+  // activation's derivative needs it).
+  const Activation& fused_activation(std::size_t i) const;
   bool keeps_conv_output(std::size_t i) const;
 };
 
