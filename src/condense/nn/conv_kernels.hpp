@@ -60,7 +60,6 @@ inline T madd(T a, T b, T c) {
 #endif
 }
 
-// Rows [0, RB) × columns [l, l + 2·lanes) of C = A·B (+ C or + bias).
 // a·b + c rounded twice, product first. The barrier keeps the compiler from fusing the two into
 // one multiply-add, which it otherwise did or did not do depending on how the caller was inlined.
 template <class T>
@@ -94,6 +93,7 @@ inline void for_blocks(int n, Block&& block) {
   }
 }
 
+// Rows [0, RB) × columns [l, l + 2·lanes) of C = A·B (+ C or + bias).
 template <class T, int RB>
 inline void nn_block(int D, const T* a, std::int64_t a_rs, std::int64_t a_cs, const T* b,
                      std::int64_t ldb, T* c, std::int64_t ldc, const T* bias, bool accumulate,
