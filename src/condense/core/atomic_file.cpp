@@ -1,12 +1,18 @@
 #include "condense/core/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "condense/core/error.hpp"
 
@@ -14,9 +20,53 @@ namespace condense {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// What a path that exists but is not a regular file is, for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+std::atomic<unsigned> g_temporary_count{0};
+
+}  // namespace
+
+fs::path write_target(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return path;
+    fail_io("cannot write {}: {}", path.string(), std::strerror(errno));
+  }
+  if (S_ISREG(st.st_mode)) return path;
+  if (!S_ISLNK(st.st_mode))
+    fail_io("cannot write {}: it is {}; condense writes only regular files", path.string(),
+            file_kind(st.st_mode));
+  char* resolved = ::realpath(path.c_str(), nullptr);
+  if (!resolved)
+    fail_io("cannot write {}: it is a symbolic link to {}, which cannot be followed ({})",
+            path.string(), fs::read_symlink(path).string(), std::strerror(errno));
+  const fs::path target = resolved;
+  std::free(resolved);
+  if (::stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    fail_io("cannot write {}: it is a symbolic link to {}, which is {}; condense writes only "
+            "regular files",
+            path.string(), target.string(), file_kind(st.st_mode));
+  return target;
+}
+
 void write_file_atomic(const fs::path& path, std::string_view bytes, Flush flush) {
-  const fs::path temporary = path.string() + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const fs::path target = write_target(path);
+  // A name of its own (process and count): O_EXCL then never opens what another writer made,
+  // nor follows a link planted at the name.
+  const fs::path temporary =
+      fmt::format("{}.{}-{}.tmp", target.string(), ::getpid(), g_temporary_count++);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0644);
   if (fd < 0) fail_io("cannot write {}: {}", path.string(), std::strerror(errno));
   std::size_t written = 0;
   while (written < bytes.size()) {
@@ -41,7 +91,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes, Flush flush
     ::unlink(temporary.c_str());
     fail_io("cannot write {}: {}", path.string(), std::strerror(error));
   }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+  if (::rename(temporary.c_str(), target.c_str()) != 0) {
     const int error = errno;
     ::unlink(temporary.c_str());
     fail_io("cannot write {}: {}", path.string(), std::strerror(error));

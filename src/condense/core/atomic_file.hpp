@@ -14,7 +14,13 @@ namespace condense {
 
 enum class Flush { now, deferred };
 
-// Writes `bytes` to `path` atomically. Throws IoError naming the path on any failure.
+// The file a write to `path` replaces: `path` itself, or the regular file a symbolic link points
+// to (the link stays; what it points to gets the new content). Throws IoError when `path` is a
+// device, a FIFO, a directory or a socket, or a link to one: condense never replaces them.
+std::filesystem::path write_target(const std::filesystem::path& path);
+
+// Writes `bytes` to `path` atomically (to write_target(path)). Throws IoError naming the path on
+// any failure.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes,
                        Flush flush = Flush::now);
 

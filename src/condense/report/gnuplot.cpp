@@ -111,7 +111,8 @@ unset output
             (figures / final_name).string(), gnuplot_executable());
       fail_io("gnuplot failed on {} (exit {}): {}", script_path.string(), code, output);
     }
-    fs::rename(figures / temporary, figures / final_name, error);
+    const fs::path target = write_target(figures / final_name);
+    fs::rename(figures / temporary, target, error);
     if (error)
       fail_io("{}: cannot rename into place: {}", (figures / final_name).string(), error.message());
   }
