@@ -4,6 +4,10 @@
 #include <cstring>
 #include <string>
 
+#include <zlib.h>
+
+#include <cmath>
+
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 
@@ -12,7 +16,7 @@ namespace condense {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'N', 'D', 'S', 'C', 'K', 'P', 'T'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 1: no checksum
 
 template <class V>
 void put(std::string& out, const V& value) {
@@ -41,6 +45,7 @@ class Reader {
     std::memcpy(out, bytes_.data() + at_, n);
     at_ += n;
   }
+  std::size_t remaining() const { return bytes_.size() - at_; }
 
  private:
   const std::string& bytes_;
@@ -48,7 +53,70 @@ class Reader {
   std::size_t at_ = 0;
 };
 
+std::uint32_t checksum(std::string_view bytes) {
+  return std::uint32_t(crc32_z(crc32_z(0, nullptr, 0),
+                               reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+}
+
+// The file's bytes, checked whole: magic, a version this code reads, and for version 2 the
+// checksum, which is then cut off. Sets *version.
+std::string checked_bytes(const std::filesystem::path& path, std::uint32_t* version) {
+  if (!std::filesystem::exists(path))
+    fail_input("{} is missing: this run has no checkpoint to resume from", path.string());
+  std::string bytes = read_file(path);
+  if (bytes.size() < 12 || std::memcmp(bytes.data(), kMagic, 8) != 0)
+    fail_input("{} is not a condense checkpoint (wrong magic number)", path.string());
+  std::memcpy(version, bytes.data() + 8, sizeof(*version));
+  if (*version != 1 && *version != kVersion)
+    fail_input("{} has checkpoint version {}, this condense reads versions 1 and {}", path.string(),
+               *version, kVersion);
+  if (*version >= 2) {
+    std::uint32_t stored = 0;
+    if (bytes.size() < 8 + 4 + 4) fail_input("{} is truncated", path.string());
+    std::memcpy(&stored, bytes.data() + bytes.size() - 4, 4);
+    bytes.resize(bytes.size() - 4);
+    if (checksum(bytes) != stored)
+      fail_input("{} is damaged: its checksum does not match its content (the file was changed "
+                 "or corrupted after it was written); it cannot be resumed. The snapshots and "
+                 "metrics are intact: start a new run, or train this one again with --overwrite",
+                 path.string());
+  }
+  return bytes;
+}
+
+struct Header {
+  std::uint32_t scalar_size = 0;
+  long step = 0, optimizer_steps = 0;
+  double elapsed_seconds = 0;
+};
+
+Header read_header(Reader& in, const std::filesystem::path& path) {
+  char magic_and_version[12];
+  in.read(magic_and_version, 12);
+  Header h;
+  h.scalar_size = in.get<std::uint32_t>();
+  h.step = long(in.get<std::int64_t>());
+  h.optimizer_steps = long(in.get<std::int64_t>());
+  h.elapsed_seconds = in.get<double>();
+  if (h.scalar_size != 4 && h.scalar_size != 8)
+    fail_input("{} is damaged: its scalar size is {} bytes, expected 4 or 8", path.string(),
+               h.scalar_size);
+  if (h.step < 0 || h.optimizer_steps < 0 || h.optimizer_steps > h.step)
+    fail_input("{} is damaged: step {} with {} optimizer steps", path.string(), h.step,
+               h.optimizer_steps);
+  if (!(h.elapsed_seconds >= 0) || !std::isfinite(h.elapsed_seconds))
+    fail_input("{} is damaged: elapsed time {}", path.string(), h.elapsed_seconds);
+  return h;
+}
+
 }  // namespace
+
+long read_checkpoint_step(const std::filesystem::path& path) {
+  std::uint32_t version = 0;
+  const std::string bytes = checked_bytes(path, &version);
+  Reader in(bytes, path);
+  return read_header(in, path).step;
+}
 
 template <class T>
 void save_checkpoint(const std::filesystem::path& path, const ParameterStore<T>& parameters,
@@ -63,6 +131,7 @@ void save_checkpoint(const std::filesystem::path& path, const ParameterStore<T>&
   put_vector(out, parameters.values());
   put_vector(out, optimizer.first_moment());
   put_vector(out, optimizer.second_moment());
+  put(out, checksum(out));
   make_directories(path.parent_path());
   // The snapshot files written since the last checkpoint reach the disk before it does.
   flush_file_system(path.parent_path());
@@ -72,35 +141,32 @@ void save_checkpoint(const std::filesystem::path& path, const ParameterStore<T>&
 template <class T>
 CheckpointState load_checkpoint(const std::filesystem::path& path, ParameterStore<T>& parameters,
                                 Optimizer<T>& optimizer) {
-  if (!std::filesystem::exists(path))
-    fail_input("{} is missing: this run has no checkpoint to resume from", path.string());
-  const std::string bytes = read_file(path);
+  std::uint32_t version = 0;
+  const std::string bytes = checked_bytes(path, &version);
   Reader in(bytes, path);
-  char magic[8];
-  in.read(magic, 8);
-  if (std::memcmp(magic, kMagic, 8) != 0)
-    fail_input("{} is not a condense checkpoint (wrong magic number)", path.string());
-  if (const auto version = in.get<std::uint32_t>(); version != kVersion)
-    fail_input("{} has checkpoint version {}, this condense reads version {}", path.string(),
-               version, kVersion);
-  if (const auto size = in.get<std::uint32_t>(); size != sizeof(T))
+  const Header header = read_header(in, path);
+  if (header.scalar_size != sizeof(T))
     fail_input("{} holds float{} weights, but the run is configured for float{}", path.string(),
-               size * 8, sizeof(T) * 8);
+               header.scalar_size * 8, sizeof(T) * 8);
   CheckpointState state;
-  state.step = long(in.get<std::int64_t>());
-  const long optimizer_steps = long(in.get<std::int64_t>());
-  state.elapsed_seconds = in.get<double>();
+  state.step = header.step;
+  state.elapsed_seconds = header.elapsed_seconds;
   auto read_vector = [&](Vector<T>& v, const char* what) {
     const auto n = in.get<std::uint64_t>();
     if (n != std::uint64_t(v.size()))
       fail_input("{}: the checkpoint's {} has {} values, the model needs {}", path.string(), what,
                  n, v.size());
     in.read(v.data(), std::size_t(n) * sizeof(T));
+    if (!v.allFinite())
+      fail_input("{} is damaged: its {} hold values that are not finite numbers", path.string(),
+                 what);
   };
   read_vector(parameters.values(), "parameters");
   read_vector(optimizer.first_moment(), "optimizer state");
   read_vector(optimizer.second_moment(), "optimizer state");
-  optimizer.set_steps_taken(optimizer_steps);
+  if (in.remaining() != 0)
+    fail_input("{} is damaged: {} bytes follow the optimizer state", path.string(), in.remaining());
+  optimizer.set_steps_taken(header.optimizer_steps);
   return state;
 }
 
