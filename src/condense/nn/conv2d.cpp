@@ -248,6 +248,18 @@ std::size_t Conv2d<T>::grad_slot() const {
 }
 
 template <class T>
+std::size_t Conv2d<T>::cache_bytes(int batch) const {
+  const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
+  const std::size_t threads = std::size_t(thread_count());
+  const std::size_t chunks = std::size_t((batch + kSamplesPerChunk - 1) / kSamplesPerChunk);
+  std::size_t values = threads * (input_slot() + grad_slot() + std::size_t(this->output_.size())) +
+                       chunks * std::size_t(g_.out_channels) * (g_.patch_size() + 1);
+  if (keep_patches_ && std::size_t(batch) * KL * sizeof(T) <= kPatchCacheBytes)
+    values += std::size_t(batch) * KL;
+  return values * sizeof(T);
+}
+
+template <class T>
 void Conv2d<T>::reserve(int batch) {
   const std::size_t KL = std::size_t(g_.patch_size()) * g_.positions();
   const std::size_t threads = std::size_t(thread_count());

@@ -64,6 +64,7 @@ class Conv2d final : public Layer<T> {
 
   void declare(ParameterStore<T>& store) override;
   void reserve(int batch) override;
+  std::size_t cache_bytes(int batch) const override;
   // x: (N, C, H, W) → y: (N, M, Ho, Wo)
   void forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) override;
   // dy: (N, M, Ho, Wo) → dW: (M, C, k, k) +=, db: (M) +=, dx: (N, C, H, W) =

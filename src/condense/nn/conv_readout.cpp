@@ -38,6 +38,18 @@ ConvReadout<T>::ConvReadout(Conv2d<T>& conv, ActivationLayer<T>& activation, Lin
 }
 
 template <class T>
+std::size_t ConvReadout<T>::scratch_bytes(int batch) const {
+  // As reserve_scratch and Pass::begin size them.
+  const ConvGeometry& g = conv_.geometry();
+  const std::int64_t M = g.out_channels, K = g.patch_size(), L = g.positions(), ML = M * L;
+  const std::int64_t outputs = readout_.output_shape().channels;
+  const std::int64_t slot = padded<T>(K * L) + 4 * padded<T>(ML);
+  const std::int64_t chunk = M * K + M + outputs * ML + outputs;
+  const std::int64_t chunks = (batch + kSamplesPerChunk - 1) / kSamplesPerChunk;
+  return std::size_t(thread_count() * slot + chunks * chunk) * sizeof(T);
+}
+
+template <class T>
 void ConvReadout<T>::reserve_scratch() {
   // Sized when the thread count grows, outside the parallel regions.
   if (thread_count() <= slots_) return;

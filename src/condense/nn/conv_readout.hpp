@@ -38,6 +38,8 @@ class ConvReadout {
   void predict(ParameterStore<T>& store, const T* x, T* f, int N);
   // Whether the last forward wrote z (the activation's derivative needs it).
   bool keeps_z() const { return keeps_z_; }
+  // The bytes of scratch a pass over `batch` samples allocates at the current thread count.
+  std::size_t scratch_bytes(int batch) const;
 
   // dL/df_n: (K) of sample n from its outputs f_n: (K), for a loss that is a sum over samples.
   using OutputGradient = std::function<void(std::int64_t n, const T* f_n, T* df_n)>;

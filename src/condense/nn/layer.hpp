@@ -32,6 +32,10 @@ class Layer {
   virtual void declare(ParameterStore<T>& store) {}
   // Allocates caches for batches of up to `batch` samples. Called again when that grows.
   virtual void reserve(int batch) {}
+  // The bytes the layer's caches take for batches of `batch` samples at the current thread count
+  // (reserve's, and any made on first use): the memory estimate of a run adds them up before
+  // anything is allocated. Keep it beside reserve, and in step with it.
+  virtual std::size_t cache_bytes(int batch) const { return 0; }
   // True when y is x itself (Flatten): the model then passes buffers through unchanged.
   virtual bool is_view() const { return false; }
 

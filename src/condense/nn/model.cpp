@@ -12,7 +12,25 @@
 namespace condense {
 
 template <class T>
-Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
+Model<T>::Model(ModelSpec spec) : Model(std::move(spec), Allocate::parameters) {}
+
+template <class T>
+std::size_t Model<T>::training_bytes(const ModelSpec& spec, int batch) {
+  return Model(spec, Allocate::nothing).memory_bytes(batch);
+}
+
+template <class T>
+std::vector<ParameterInfo> Model<T>::parameter_info(const ModelSpec& spec) {
+  return Model(spec, Allocate::nothing).parameters_.info();
+}
+
+template <class T>
+std::string Model<T>::describe_spec(const ModelSpec& spec) {
+  return Model(spec, Allocate::nothing).describe();
+}
+
+template <class T>
+Model<T>::Model(ModelSpec spec, Allocate allocate) : spec_(std::move(spec)) {
   const auto& s = spec_;
   if (s.input.channels <= 0 || s.input.height <= 0 || s.input.width <= 0)
     fail_input("model input shape {} has a zero or negative size", to_string(s.input));
@@ -64,7 +82,7 @@ Model<T>::Model(ModelSpec spec) : spec_(std::move(spec)) {
       std::make_unique<Linear<T>>(fmt::format("fc{}", ++fc), shape, s.outputs, s.bias));
 
   for (auto& layer : layers_) layer->declare(parameters_);
-  parameters_.allocate();
+  if (allocate == Allocate::parameters) parameters_.allocate();
 
   // conv → activation → flatten → readout: one pass per sample (conv_readout.hpp).
   if (layers_.size() == 4) {
@@ -101,15 +119,11 @@ std::string Model<T>::describe() const {
 }
 
 template <class T>
-void Model<T>::reserve(int batch) {
-  if (batch <= capacity_) return;
-  capacity_ = batch;
-  buffers_.clear();
-  outputs_.assign(layers_.size(), nullptr);
+typename Model<T>::BufferSizes Model<T>::buffer_sizes(int batch) const {
+  BufferSizes sizes;
   std::int64_t largest = spec_.input.size();
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const auto& layer = layers_[i];
-    layer->reserve(batch);
     largest = std::max(largest, layer->output_shape().size());
     // The fused two-layer CNN keeps its conv output only when the activation's derivative needs
     // it, and its activation output only for a separate forward and backward (made on first use:
@@ -117,12 +131,39 @@ void Model<T>::reserve(int batch) {
     const bool unused = (conv_readout_ && ((i == 0 && !conv_readout_->keeps_z()) || i == 1)) ||
                         (fused_[i] && !keeps_conv_output(i));
     if (!layer->is_view())
-      buffers_.emplace_back(unused ? 0 : std::size_t(batch * layer->output_shape().size()));
+      sizes.outputs.push_back(unused ? 0 : std::size_t(batch * layer->output_shape().size()));
   }
   // The fused pass keeps its input gradients in per-thread scratch (conv_readout.hpp).
-  const std::size_t gradients = conv_readout_ ? 0 : std::size_t(batch * largest);
-  grad_a_.assign(gradients, T(0));
-  grad_b_.assign(gradients, T(0));
+  sizes.gradients = conv_readout_ ? 0 : std::size_t(batch * largest);
+  return sizes;
+}
+
+template <class T>
+void Model<T>::reserve(int batch) {
+  if (batch <= capacity_) return;
+  capacity_ = batch;
+  buffers_.clear();
+  outputs_.assign(layers_.size(), nullptr);
+  for (const auto& layer : layers_) layer->reserve(batch);
+  const BufferSizes sizes = buffer_sizes(batch);
+  for (std::size_t size : sizes.outputs) buffers_.emplace_back(size);
+  grad_a_.assign(sizes.gradients, T(0));
+  grad_b_.assign(sizes.gradients, T(0));
+}
+
+template <class T>
+std::size_t Model<T>::memory_bytes(int batch) const {
+  const BufferSizes sizes = buffer_sizes(batch);
+  std::size_t values = 2 * parameters_.declared_size() + 2 * sizes.gradients;
+  for (std::size_t size : sizes.outputs) values += size;
+  std::size_t bytes = values * sizeof(T);
+  for (const auto& layer : layers_) bytes += layer->cache_bytes(batch);
+  if (conv_readout_) {
+    // The activation output a separate forward makes on first use (Model::forward) is not
+    // counted: training and evaluation never make it.
+    bytes += conv_readout_->scratch_bytes(batch);
+  }
+  return bytes;
 }
 
 template <class T>

@@ -17,6 +17,15 @@ class Model {
   // Validates the description; throws InputError naming the layer and the value at fault.
   explicit Model(ModelSpec spec);
 
+  // The bytes a model of `spec` takes to train on batches of `batch` samples: its parameters and
+  // their gradients, every layer's output and cache, and the gradient buffers, at the current
+  // thread count. Validates `spec` as the constructor does, and allocates nothing of that size.
+  static std::size_t training_bytes(const ModelSpec& spec, int batch);
+  // The parameter tensors of a model of `spec` (names, shapes, sizes), without allocating them.
+  static std::vector<ParameterInfo> parameter_info(const ModelSpec& spec);
+  // describe() of a model of `spec`, without allocating it.
+  static std::string describe_spec(const ModelSpec& spec);
+
   const ModelSpec& spec() const { return spec_; }
   ParameterStore<T>& parameters() { return parameters_; }
   const ParameterStore<T>& parameters() const { return parameters_; }
@@ -27,6 +36,8 @@ class Model {
 
   // Allocates the buffers of batches of up to `batch` samples; forward does it when needed.
   void reserve(int batch);
+  // The bytes reserve(batch) allocates, plus the parameters and their gradients.
+  std::size_t memory_bytes(int batch) const;
 
   // x: (N, C, H, W) → f: (N, outputs), valid until the next forward. `same_input` promises x holds
   // the values of the previous call (full-batch training), so the first layer's patches are kept.
@@ -50,6 +61,15 @@ class Model {
   const T* layer_output(int i) const { return outputs_[std::size_t(i)]; }
 
  private:
+  enum class Allocate { parameters, nothing };
+  Model(ModelSpec spec, Allocate allocate);
+  // The sizes reserve(batch) gives the owned layer outputs (in order) and each gradient buffer.
+  struct BufferSizes {
+    std::vector<std::size_t> outputs;
+    std::size_t gradients = 0;
+  };
+  BufferSizes buffer_sizes(int batch) const;
+
   ModelSpec spec_;
   std::vector<std::unique_ptr<Layer<T>>> layers_;
   ParameterStore<T> parameters_;

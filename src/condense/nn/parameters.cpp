@@ -25,7 +25,7 @@ int ParameterStore<T>::add(const std::string& layer, bool is_bias, std::vector<s
 
 template <class T>
 void ParameterStore<T>::allocate() {
-  const std::size_t total = info_.empty() ? 0 : info_.back().offset + info_.back().size;
+  const std::size_t total = declared_size();
   values_ = Vector<T>::Zero(Eigen::Index(total));
   grads_ = Vector<T>::Zero(Eigen::Index(total));
   allocated_ = true;

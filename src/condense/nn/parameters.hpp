@@ -32,6 +32,10 @@ class ParameterStore {
   void allocate();
 
   std::size_t size() const { return values_.size(); }
+  // The values declared so far: size() once allocated, and before it.
+  std::size_t declared_size() const {
+    return info_.empty() ? 0 : info_.back().offset + info_.back().size;
+  }
   int count() const { return int(info_.size()); }
   const ParameterInfo& info(int id) const { return info_[std::size_t(id)]; }
   const std::vector<ParameterInfo>& info() const { return info_; }

@@ -28,6 +28,13 @@ std::string Pool2d<T>::describe() const {
 }
 
 template <class T>
+std::size_t Pool2d<T>::cache_bytes(int batch) const {
+  return kind_ == PoolKind::max
+             ? std::size_t(batch) * std::size_t(this->output_.size()) * sizeof(argmax_[0])
+             : 0;
+}
+
+template <class T>
 void Pool2d<T>::reserve(int batch) {
   if (kind_ == PoolKind::max) argmax_.assign(std::size_t(batch) * this->output_.size(), 0);
 }

@@ -17,6 +17,7 @@ class Pool2d final : public Layer<T> {
 
   std::string describe() const override;
   void reserve(int batch) override;
+  std::size_t cache_bytes(int batch) const override;
   // x: (N, C, H, W) → y: (N, C, Ho, Wo)
   void forward(ParameterStore<T>& store, const T* x, T* y, int N, bool same_input) override;
   // dy: (N, C, Ho, Wo) → dx: (N, C, H, W)

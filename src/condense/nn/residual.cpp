@@ -30,6 +30,11 @@ void ResidualBlock<T>::declare(ParameterStore<T>& store) {
 }
 
 template <class T>
+std::size_t ResidualBlock<T>::cache_bytes(int batch) const {
+  return 3 * std::size_t(batch) * std::size_t(this->output_.channels) * sizeof(T);
+}
+
+template <class T>
 void ResidualBlock<T>::reserve(int batch) {
   const std::size_t size = std::size_t(batch) * std::size_t(this->output_.channels);
   z_.assign(size, T(0));

@@ -18,6 +18,7 @@ class ResidualBlock final : public Layer<T> {
   bool has_bias() const { return bias_; }
   void declare(ParameterStore<T>& store) override;
   void reserve(int batch) override;
+  std::size_t cache_bytes(int batch) const override;
   // h: (N, F) → y: (N, F) = h + σ(h Wᵀ + b)
   void forward(ParameterStore<T>& store, const T* h, T* y, int N, bool same_input) override;
   // dy: (N, F) → dW: (F, F) +=, db: (F) +=, dh: (N, F) = dy + (dy·σ'(z)) W
