@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -308,6 +309,36 @@ TEST_F(CliTest, SnapshotStepsAddMetricsRowsOnlyWhereFree) {
   const Rows full = train("full", " --set train.batch_size=0");
   EXPECT_EQ(full.size(), asked.size());
   for (const auto& [step, tested] : full) EXPECT_EQ(tested, step % 10 == 0) << step;
+}
+
+// Every number of a metrics row belongs to the weights of its step. From weights this small the
+// outputs are ~1e-17, so at step 0 a 10-class cross-entropy is ln 10 to the last digits on any
+// split; one step of Adam moves it by about 1e-6.
+TEST_F(CliTest, TestMetricsAreThoseOfTheRowsStep) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  const Result r = run("train " + config + " --quiet --no-report --out " + (dir_ / "run").string() +
+                       " --set data.target=class --set data.positive_classes=[] "
+                       "--set data.gaussian_classes=10 --set train.loss=cross-entropy "
+                       "--set train.optimizer=adam --set train.lr=0.05 --set train.batch_size=0 "
+                       "--set train.momentum=0 --set init.std=1e-9 --set train.eval_every=1 "
+                       "--set train.steps=3");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::istringstream in(bytes_of(dir_ / "run/metrics.csv"));
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::vector<std::string>> rows;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::stringstream ls(line);
+    for (std::string f; std::getline(ls, f, ',');) fields.push_back(f);
+    rows.push_back(fields);
+  }
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_NEAR(std::stod(rows[0].at(4)), std::log(10.0), 1e-12);  // train_loss
+  EXPECT_NEAR(std::stod(rows[0].at(6)), std::log(10.0), 1e-12);  // test_loss
+  EXPECT_GT(std::abs(std::stod(rows[1].at(6)) - std::log(10.0)), 1e-8);
+  // The last row is evaluated after the last step; the row before it, one step earlier.
+  EXPECT_NE(rows[2].at(6), rows[3].at(6));
 }
 
 TEST_F(CliTest, DivergenceStopsWithStep) {

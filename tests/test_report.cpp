@@ -384,11 +384,27 @@ TEST(Csv, ReadsFieldsAndNamesBadOnes) {
     t.number(2, 1);
     ADD_FAILURE() << "no error for abc";
   } catch (const condense::InputError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("line 4: column loss is \"abc\""));
+    EXPECT_THAT(e.what(), HasSubstr(".csv:4: column loss is \"abc\""));
   }
   EXPECT_THROW(t.column("accuracy"), condense::InputError);
   condense::write_file_atomic(path, "a,b\n1,2,3\n");
   EXPECT_THROW(condense::read_csv(path), condense::InputError);
+  // A line cut short is damage too, not a row with empty fields: "0.7" of "0.7237" would read
+  // as a number. Reports read up to it and say where they stopped.
+  condense::write_file_atomic(path, "a,b\n1,2\n\n3,4\n5\n6,7\n");
+  try {
+    condense::read_csv(path);
+    ADD_FAILURE() << "no error for a short line";
+  } catch (const condense::InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(".csv:5: the line has 1 fields, the header has 2 (the line "
+                                    "is cut short)"));
+  }
+  const condense::CsvTable partial = condense::read_csv(path, condense::CsvDamage::stop);
+  ASSERT_EQ(partial.rows.size(), 2u);
+  EXPECT_EQ(partial.lines, (std::vector<long>{2, 4}));
+  EXPECT_THAT(partial.damage, HasSubstr(".csv:5: the line has 1 fields"));
+  EXPECT_EQ(partial.integer(1, 0), 3);
+  EXPECT_THROW((void)t.integer(1, 1), condense::InputError);  // an empty field is no integer
   // Quoted fields keep their commas and doubled quotes.
   condense::write_file_atomic(path, "label,x\n\"tanh, Xavier\",1\n\"say \"\"hi\"\"\",2\n");
   const condense::CsvTable quoted = condense::read_csv(path);

@@ -1,12 +1,14 @@
 #include "condense/analysis/records.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <limits>
 #include <sstream>
 
 #include "condense/core/atomic_file.hpp"
+#include "condense/core/csv.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
 
@@ -15,7 +17,7 @@ namespace condense {
 namespace {
 
 std::string field(double value) {
-  return std::isfinite(value) ? fmt::format("{:.10g}", value) : std::string();
+  return std::isfinite(value) ? fmt::format("{}", value) : std::string();
 }
 
 nlohmann::json number(double value) {
@@ -51,42 +53,48 @@ std::string analysis_csv(const std::vector<AnalysisRow>& rows) {
   return text;
 }
 
-std::vector<AnalysisRow> read_analysis_csv(const std::filesystem::path& path) {
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::getline(in, line);
-  if (line != kAnalysisColumns)
-    fail_input("{}: the header is \"{}\", expected \"{}\"", path.string(), line, kAnalysisColumns);
+std::vector<AnalysisRow> read_analysis_csv(const std::filesystem::path& path, CsvDamage on_damage,
+                                           std::string* damage) {
+  CsvTable table = read_csv(path, on_damage);
+  const std::string header = fmt::format("{}", fmt::join(table.header, ","));
+  if (header != kAnalysisColumns)
+    fail_input("{}: the header is \"{}\", expected \"{}\"", path.string(), header,
+               kAnalysisColumns);
   std::vector<AnalysisRow> rows;
-  long number_of_line = 1;
-  while (std::getline(in, line)) {
-    ++number_of_line;
-    if (line.empty()) continue;
-    std::vector<std::string> fields;
-    std::stringstream ls(line);
-    for (std::string f; std::getline(ls, f, ',');) fields.push_back(f);
-    while (fields.size() < 11) fields.emplace_back();
-    auto real = [](const std::string& f) {
-      return f.empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(f);
+  parse_rows(table, on_damage, [&](std::size_t r) {
+    auto count = [&](std::size_t column) {
+      const long value = table.integer(r, column);
+      if (value < 0 || value > std::numeric_limits<int>::max())
+        fail_input("{}: column {} is {}, expected a count ≥ 0", table.where(r),
+                   table.header[column], value);
+      return int(value);
     };
-    try {
-      AnalysisRow r;
-      r.step = std::stol(fields[0]);
-      r.layer = fields[1];
-      r.mean_abs_cos = real(fields[2]);
-      r.n_orientations = std::stoi(fields[3]);
-      r.n_lines = std::stoi(fields[4]);
-      r.n_negligible = std::stoi(fields[5]);
-      r.effective_rank = real(fields[6]);
-      r.norm = real(fields[7]);
-      r.rd = real(fields[8]);
-      r.align_v1 = real(fields[9]);
-      r.align_v1_min = real(fields[10]);
-      rows.push_back(r);
-    } catch (const std::exception&) {
-      fail_input("{}:{}: malformed analysis row \"{}\"", path.string(), number_of_line, line);
-    }
-  }
+    auto real = [&](std::size_t column) {
+      const double value = table.number(r, column);  // NaN: empty, not measured
+      if (std::isinf(value) || (std::isnan(value) && !table.rows[r][column].empty()))
+        fail_input("{}: column {} is {}, expected a finite number or nothing", table.where(r),
+                   table.header[column], table.rows[r][column]);
+      return value;
+    };
+    AnalysisRow row;
+    row.step = table.integer(r, 0);
+    if (row.step < 0 || (!rows.empty() && row.step < rows.back().step))
+      fail_input("{}: step {} comes after step {}: the steps must not decrease", table.where(r),
+                 row.step, rows.empty() ? 0 : rows.back().step);
+    row.layer = table.rows[r][1];
+    if (row.layer.empty()) fail_input("{}: the layer is empty", table.where(r));
+    row.mean_abs_cos = real(2);
+    row.n_orientations = count(3);
+    row.n_lines = count(4);
+    row.n_negligible = count(5);
+    row.effective_rank = real(6);
+    row.norm = real(7);
+    row.rd = real(8);
+    row.align_v1 = real(9);
+    row.align_v1_min = real(10);
+    rows.push_back(row);
+  });
+  if (damage) *damage = table.damage;
   return rows;
 }
 

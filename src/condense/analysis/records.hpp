@@ -9,6 +9,7 @@
 
 #include "condense/analysis/measures.hpp"
 #include "condense/core/atomic_file.hpp"
+#include "condense/core/csv.hpp"
 
 namespace condense {
 
@@ -28,8 +29,12 @@ inline constexpr const char* kAnalysisColumns =
 
 AnalysisRow analysis_row(long step, const LayerMeasures& measures);
 std::string analysis_csv(const std::vector<AnalysisRow>& rows);  // with the header line
-// Reads analysis.csv; throws InputError naming the file and line of a malformed row.
-std::vector<AnalysisRow> read_analysis_csv(const std::filesystem::path& path);
+// Reads analysis.csv. A damaged row (a field that is not a number or a count, a line cut short,
+// steps going back) is an InputError naming the file and line, or with CsvDamage::stop the end of
+// the rows returned, described in *damage.
+std::vector<AnalysisRow> read_analysis_csv(const std::filesystem::path& path,
+                                           CsvDamage on_damage = CsvDamage::fail,
+                                           std::string* damage = nullptr);
 
 // Clusters, sizes and measures of one layer, as JSON (NaN as null).
 nlohmann::json measures_json(const LayerMeasures& measures);

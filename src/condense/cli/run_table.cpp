@@ -37,10 +37,10 @@ RunRow run_row(const RunData& run) {
                                            ? number(summary["training_seconds"].get<double>(),
                                                     "{:.2f}")
                                            : "");
-  const MetricsLine* last = run.metrics.empty() ? nullptr : &run.metrics.back();
-  const std::pair<const char*, double MetricsLine::*> finals[] = {
-      {"train_loss", &MetricsLine::train_loss}, {"train_acc", &MetricsLine::train_acc},
-      {"test_loss", &MetricsLine::test_loss}, {"test_acc", &MetricsLine::test_acc}};
+  const MetricsRow* last = run.metrics.empty() ? nullptr : &run.metrics.back();
+  const std::pair<const char*, double MetricsRow::*> finals[] = {
+      {"train_loss", &MetricsRow::train_loss}, {"train_acc", &MetricsRow::train_acc},
+      {"test_loss", &MetricsRow::test_loss}, {"test_acc", &MetricsRow::test_acc}};
   for (const auto& [column, field] : finals) row.emplace_back(column, last ? number(last->*field) : "");
   // The extremes over training: the lowest losses and the highest accuracies.
   for (const auto& [column, field] : finals) {

@@ -59,12 +59,30 @@ double CsvTable::number(std::size_t row, std::size_t col) const {
   double value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size())
-    fail_input("{}: line {}: column {} is \"{}\", expected a number", path.string(), row + 2,
-               header[col], text);
+    fail_input("{}: column {} is \"{}\", expected a number", where(row), header[col], text);
   return value;
 }
 
-CsvTable read_csv(const std::filesystem::path& path) {
+long CsvTable::integer(std::size_t row, std::size_t col) const {
+  const std::string& text = rows.at(row).at(col);
+  long value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    fail_input("{}: column {} is \"{}\", expected an integer", where(row), header[col], text);
+  return value;
+}
+
+std::string CsvTable::where(std::size_t row) const {
+  return fmt::format("{}:{}", path.string(), row < lines.size() ? lines[row] : long(row) + 2);
+}
+
+void CsvTable::truncate_at(std::size_t row, const std::string& why) {
+  if (damage.empty()) damage = why;
+  rows.resize(row);
+  lines.resize(std::min(lines.size(), row));
+}
+
+CsvTable read_csv(const std::filesystem::path& path, CsvDamage on_damage) {
   CsvTable table;
   table.path = path;
   std::istringstream in(read_file(path));
@@ -77,11 +95,17 @@ CsvTable read_csv(const std::filesystem::path& path) {
     ++line_number;
     if (line.empty()) continue;
     auto fields = split_fields(line);
-    if (fields.size() > table.header.size())
-      fail_input("{}: line {} has {} fields, the header has {}", path.string(), line_number,
-                 fields.size(), table.header.size());
-    fields.resize(table.header.size());
+    if (fields.size() != table.header.size()) {
+      const std::string why =
+          fmt::format("{}:{}: the line has {} fields, the header has {}{}", path.string(),
+                      line_number, fields.size(), table.header.size(),
+                      fields.size() < table.header.size() ? " (the line is cut short)" : "");
+      if (on_damage == CsvDamage::fail) fail_input("{}", why);
+      table.damage = why;
+      break;
+    }
     table.rows.push_back(std::move(fields));
+    table.lines.push_back(line_number);
   }
   return table;
 }

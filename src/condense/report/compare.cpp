@@ -42,7 +42,7 @@ double analysis_value(const AnalysisRow& r, const std::string& metric) {
   return r.align_v1_min;
 }
 
-double metrics_value(const MetricsLine& m, const std::string& metric) {
+double metrics_value(const MetricsRow& m, const std::string& metric) {
   if (metric == "train_loss") return m.train_loss;
   if (metric == "train_acc") return m.train_acc;
   if (metric == "test_loss") return m.test_loss;

@@ -93,7 +93,7 @@ std::string summary_table(const RunData& run) {
       (*run.prediction)["model"].contains("description"))
     row("model", escape((*run.prediction)["model"]["description"].get<std::string>()));
   if (!run.metrics.empty()) {
-    const MetricsLine& last = run.metrics.back();
+    const MetricsRow& last = run.metrics.back();
     row("final (step " + std::to_string(last.step) + ")",
         fmt::format("train loss {} · train acc {} · test loss {} · test acc {}",
                     number(last.train_loss), number(last.train_acc, "{:.3f}"),
@@ -368,7 +368,7 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
           side < final->cosines.rows() ? fmt::format(" (shown {}×{})", side, side) : "");
     }
     for (long step : plan.steps) {
-      const MetricsLine* m = run.metrics_at(step);
+      const MetricsRow* m = run.metrics_at(step);
       nlohmann::json metrics = nlohmann::json::object();
       if (m) {
         metrics["train_loss"] = json_number(m->train_loss);

@@ -52,41 +52,6 @@ bool try_read(const fs::path& path, std::vector<std::string>& notes, Read read) 
   }
 }
 
-std::vector<MetricsLine> read_metrics(const fs::path& path) {
-  const CsvTable table = read_csv(path);
-  const std::size_t step = table.column("step");
-  auto optional_column = [&](const char* name) {
-    return table.has_column(name) ? long(table.column(name)) : -1L;
-  };
-  const long epoch = optional_column("epoch"), time = optional_column("time_s"),
-             lr = optional_column("lr"), train_loss = table.column("train_loss"),
-             train_acc = optional_column("train_acc"), test_loss = optional_column("test_loss"),
-             test_acc = optional_column("test_acc");
-  auto value = [&](std::size_t row, long column) {
-    return column < 0 ? std::numeric_limits<double>::quiet_NaN()
-                      : table.number(row, std::size_t(column));
-  };
-  std::vector<MetricsLine> rows;
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    MetricsLine row;
-    const double s = table.number(r, step);
-    if (!std::isfinite(s)) continue;  // a line cut short by an interruption
-    row.step = long(s);
-    row.epoch = value(r, epoch);
-    row.time_s = value(r, time);
-    row.lr = value(r, lr);
-    row.train_loss = value(r, train_loss);
-    row.train_acc = value(r, train_acc);
-    row.test_loss = value(r, test_loss);
-    row.test_acc = value(r, test_acc);
-    // The trainer writes −1 for "not measured".
-    for (double* v : {&row.train_acc, &row.test_loss, &row.test_acc})
-      if (*v < 0) *v = std::numeric_limits<double>::quiet_NaN();
-    rows.push_back(row);
-  }
-  return rows;
-}
-
 }  // namespace
 
 std::vector<AnalysisRow> RunData::rows_of(const std::string& layer) const {
@@ -102,9 +67,9 @@ const AnalysisRow* RunData::row_at(const std::string& layer, long step) const {
   return nullptr;
 }
 
-const MetricsLine* RunData::metrics_at(long step) const {
+const MetricsRow* RunData::metrics_at(long step) const {
   const auto it = std::lower_bound(metrics.begin(), metrics.end(), step,
-                                   [](const MetricsLine& r, long s) { return r.step < s; });
+                                   [](const MetricsRow& r, long s) { return r.step < s; });
   return it != metrics.end() && it->step == step ? &*it : nullptr;
 }
 
@@ -158,8 +123,21 @@ RunData load_run(const fs::path& root) {
   try_read(dir.config(), notes, [&] { run.config_text = read_file(dir.config()); });
   try_read(dir.summary(), notes,
            [&] { run.summary = nlohmann::json::parse(read_file(dir.summary())); });
-  try_read(dir.metrics(), notes, [&] { run.metrics = read_metrics(dir.metrics()); });
-  try_read(dir.analysis(), notes, [&] { run.analysis = read_analysis_csv(dir.analysis()); });
+  // A damaged table is shown up to the damage, which the notes name by file and line.
+  auto damaged = [&](const std::string& damage, std::size_t rows) {
+    if (!damage.empty())
+      notes.push_back(fmt::format("{}; the {} rows before it are shown", damage, rows));
+  };
+  try_read(dir.metrics(), notes, [&] {
+    std::string damage;
+    run.metrics = read_metrics(dir.metrics(), CsvDamage::stop, &damage);
+    damaged(damage, run.metrics.size());
+  });
+  try_read(dir.analysis(), notes, [&] {
+    std::string damage;
+    run.analysis = read_analysis_csv(dir.analysis(), CsvDamage::stop, &damage);
+    damaged(damage, run.analysis.size());
+  });
   // The prediction exists only for models the theory covers; its absence is not a fault.
   if (fs::exists(dir.prediction(), error)) {
     try_read(dir.prediction(), notes,

@@ -10,15 +10,9 @@
 
 #include "condense/analysis/records.hpp"
 #include "condense/core/types.hpp"
+#include "condense/rundir/metrics.hpp"
 
 namespace condense {
-
-// One row of metrics.csv; NaN where a value was not measured.
-struct MetricsLine {
-  long step = 0;
-  double epoch = 0, time_s = 0, lr = 0;
-  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
-};
 
 // A tracked layer's cosine matrix at one step, rows and columns in `order`.
 struct CosineMatrix {
@@ -34,7 +28,7 @@ struct RunData {
 
   std::optional<std::string> config_text;
   std::optional<nlohmann::json> summary, prediction;
-  std::vector<MetricsLine> metrics;
+  std::vector<MetricsRow> metrics;
   std::vector<AnalysisRow> analysis;
   std::vector<std::pair<long, double>> predicted_alignment;  // (step, predicted mean |cos|)
   std::vector<long> cosine_steps;   // steps with a cosines/step_<k> folder, ascending
@@ -45,7 +39,7 @@ struct RunData {
   std::vector<AnalysisRow> rows_of(const std::string& layer) const;
   // The analysis row of `layer` at `step`, or nullptr.
   const AnalysisRow* row_at(const std::string& layer, long step) const;
-  const MetricsLine* metrics_at(long step) const;
+  const MetricsRow* metrics_at(long step) const;
   // The snapshot step nearest to `step` among cosine_steps (which must not be empty).
   long nearest_cosine_step(double step) const;
   // The predicted number of optimizer steps of a time scale ("t_align_1e-2", "t_lin"), if any.

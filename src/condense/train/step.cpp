@@ -33,7 +33,7 @@ StepResult train_step(Model<T>& model, Optimizer<T>& optimizer, LossKind loss,
   if (!std::isfinite(result.loss))
     throw DivergenceError(
         step, fmt::format("training diverged at step {}: the loss is {}", step, result.loss));
-  result.correct = (batch.targets.labels || K == 1) ? count_correct(f, batch.targets, N, K) : 0;
+  result.correct = count_correct(f, batch.targets, N, K);
   if (!model.fuses_step()) model.backward(df.data());
   if (!model.parameters().grads().allFinite())
     throw DivergenceError(step, fmt::format("training diverged at step {}: a gradient is not "

@@ -16,6 +16,7 @@
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
 #include "condense/core/rng.hpp"
+#include "condense/rundir/snapshot_index.hpp"
 #include "condense/train/checkpoint.hpp"
 #include "condense/train/step.hpp"
 
@@ -51,34 +52,6 @@ class StopSignals {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-std::string format_value(double v) { return v < 0 ? "" : fmt::format("{:.10g}", v); }
-
-std::string metrics_csv(const std::vector<MetricsRow>& rows) {
-  std::string text = "step,epoch,time_s,lr,train_loss,train_acc,test_loss,test_acc\n";
-  for (const auto& r : rows)
-    text += fmt::format("{},{:.6g},{:.4f},{:.10g},{:.12g},{},{},{}\n", r.step, r.epoch, r.time_s,
-                        r.lr, r.train_loss, format_value(r.train_acc), format_value(r.test_loss),
-                        format_value(r.test_acc));
-  return text;
-}
-
-std::string index_csv(const std::vector<long>& steps) {
-  std::string text = "step,path\n";
-  for (long s : steps) text += fmt::format("{},step_{}\n", s, s);
-  return text;
-}
-
-std::vector<long> read_index(const std::filesystem::path& path) {
-  std::vector<long> steps;
-  if (!std::filesystem::exists(path)) return steps;
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line))
-    if (!line.empty()) steps.push_back(std::stol(line.substr(0, line.find(','))));
-  return steps;
-}
-
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const long s = long(seconds + 0.5);
@@ -113,38 +86,6 @@ long total_steps(const TrainConfig& train, int train_size) {
   return train.epochs * batches;
 }
 
-std::vector<MetricsRow> read_metrics(const std::filesystem::path& path) {
-  std::vector<MetricsRow> rows;
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::getline(in, line);
-  long number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    std::vector<std::string> fields;
-    std::stringstream ls(line);
-    for (std::string f; std::getline(ls, f, ',');) fields.push_back(f);
-    while (fields.size() < 8) fields.emplace_back();
-    auto number_or = [](const std::string& f) { return f.empty() ? -1.0 : std::stod(f); };
-    try {
-      MetricsRow r;
-      r.step = std::stol(fields[0]);
-      r.epoch = std::stod(fields[1]);
-      r.time_s = std::stod(fields[2]);
-      r.lr = std::stod(fields[3]);
-      r.train_loss = std::stod(fields[4]);
-      r.train_acc = number_or(fields[5]);
-      r.test_loss = number_or(fields[6]);
-      r.test_acc = number_or(fields[7]);
-      rows.push_back(r);
-    } catch (const std::exception&) {
-      fail_input("{}:{}: malformed metrics row \"{}\"", path.string(), number, line);
-    }
-  }
-  return rows;
-}
-
 template <class T>
 TrainOutcome run_training(TrainerSetup<T>& setup) {
   using Clock = std::chrono::steady_clock;
@@ -175,8 +116,9 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
     if (std::filesystem::exists(setup.run.metrics()))
       for (const auto& r : read_metrics(setup.run.metrics()))
         if (r.step < start) rows.push_back(r);
-    for (long s : read_index(setup.run.snapshot_index()))
-      if (s < start) saved_snapshots.push_back(s);
+    if (std::filesystem::exists(setup.run.snapshot_index()))
+      for (const auto& entry : read_snapshot_index(setup.run.snapshots()))
+        if (entry.step < start) saved_snapshots.push_back(entry.step);
   }
   model.reserve(batch_size);
 
@@ -237,7 +179,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
       correct += count_correct(f, targets, size, K);
     }
     loss = total_loss / split.size;
-    accuracy = setup.has_classes ? double(correct) / split.size : -1.0;
+    accuracy = setup.has_classes ? double(correct) / split.size : MetricsRow::kNotMeasured;
   };
 
   const auto started = Clock::now();
@@ -247,7 +189,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
   auto last_save = Clock::now();
   auto save_progress = [&](long step) {
     write_file_atomic(setup.run.metrics(), metrics_csv(rows));
-    write_file_atomic(setup.run.snapshot_index(), index_csv(saved_snapshots));
+    write_file_atomic(setup.run.snapshot_index(), snapshot_index_csv(saved_snapshots));
     save_checkpoint(setup.run.checkpoint(), model.parameters(), optimizer, step, elapsed());
     last_save = Clock::now();
   };
@@ -255,7 +197,9 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
   const bool terminal = ::isatty(STDERR_FILENO) && !setup.quiet;
   auto last_print = Clock::now() - std::chrono::hours(1);
   const long first_step = start;
-  auto progress = [&](long step, const MetricsRow& row, bool final) {
+  // Between evaluations of a mini-batch run the row has no training loss: the line shows the mean
+  // loss of this epoch's batches so far instead (`batch_mean`, NaN elsewhere), labelled as such.
+  auto progress = [&](long step, const MetricsRow& row, double batch_mean, bool final) {
     if (setup.quiet) return;
     const auto now = Clock::now();
     const double since = std::chrono::duration<double>(now - last_print).count();
@@ -263,7 +207,10 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
     last_print = now;
     const double run_time = std::chrono::duration<double>(now - started).count();
     const double rate = run_time > 0 ? double(step - first_step) / run_time : 0;
-    std::string line = fmt::format("step {}/{}  loss {:.6g}", step, total, row.train_loss);
+    std::string line =
+        std::isnan(batch_mean)
+            ? fmt::format("step {}/{}  loss {:.6g}", step, total, row.train_loss)
+            : fmt::format("step {}/{}  batch loss {:.6g} (epoch mean)", step, total, batch_mean);
     if (row.train_acc >= 0) line += fmt::format("  acc {:.3f}", row.train_acc);
     if (row.test_loss >= 0) line += fmt::format("  test {:.4g}", row.test_loss);
     if (row.test_acc >= 0) line += fmt::format("/{:.3f}", row.test_acc);
@@ -279,6 +226,8 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
   bool same_input = false;
   MetricsRow row;
   long step = start;
+  double epoch_loss_sum = 0;  // mini-batch: the batch losses of this epoch, weighted by size
+  long epoch_samples = 0;
   try {
     for (;; ++step) {
       if (snapshot_set.count(step)) {
@@ -315,12 +264,19 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
       row.step = step;
       row.epoch = double(step) / double(batches_per_epoch);
       row.lr = learning_rate(optimizer_spec, step);
-      if (step == total || (evaluation_step && !full_batch)) {
+      const bool train_evaluated = step == total || (evaluation_step && !full_batch);
+      if (train_evaluated) {
         evaluate(train, row.train_loss, row.train_acc);
         same_input = false;
         if (!std::isfinite(row.train_loss))
           throw DivergenceError(step, fmt::format("training diverged at step {}: the loss is {}",
                                                   step, row.train_loss));
+      }
+      // The test split is evaluated before the step, so that every number of a row belongs to
+      // the weights after `step` steps, the weights of snapshot step_<step>.
+      if (evaluation_step && setup.test_split.size > 0) {
+        evaluate(setup.test_split, row.test_loss, row.test_acc);
+        same_input = false;
       }
       if (step < total) {
         Batch<T> batch = make_batch(step);
@@ -329,24 +285,26 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
         same_input = full_batch;
         if (full_batch) {
           row.train_loss = result.loss;
-          row.train_acc = setup.has_classes ? double(result.correct) / N : -1.0;
+          row.train_acc = setup.has_classes ? double(result.correct) / N : MetricsRow::kNotMeasured;
+        } else {
+          if (step % batches_per_epoch == 0 || step == start) epoch_loss_sum = 0, epoch_samples = 0;
+          epoch_loss_sum += result.loss * batch.size;
+          epoch_samples += batch.size;
         }
       }
       if (log_row) {
-        if (evaluation_step && setup.test_split.size > 0) {
-          evaluate(setup.test_split, row.test_loss, row.test_acc);
-          same_input = false;
-        }
         row.time_s = elapsed();
         rows.push_back(row);
       }
-      progress(step, row, step == total);
+      const bool has_train_loss = full_batch || train_evaluated || epoch_samples == 0;
+      progress(step, row, has_train_loss ? NAN : epoch_loss_sum / double(epoch_samples),
+               step == total);
       if (step == total) break;
     }
   } catch (const DivergenceError& e) {
     row.time_s = elapsed();
     write_file_atomic(setup.run.metrics(), metrics_csv(rows));
-    write_file_atomic(setup.run.snapshot_index(), index_csv(saved_snapshots));
+    write_file_atomic(setup.run.snapshot_index(), snapshot_index_csv(saved_snapshots));
     outcome.status = TrainOutcome::Status::diverged;
     outcome.message = e.what();
     outcome.steps_done = e.step();
@@ -357,7 +315,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
   }
   if (outcome.status == TrainOutcome::Status::completed) {
     write_file_atomic(setup.run.metrics(), metrics_csv(rows));
-    write_file_atomic(setup.run.snapshot_index(), index_csv(saved_snapshots));
+    write_file_atomic(setup.run.snapshot_index(), snapshot_index_csv(saved_snapshots));
     save_checkpoint(setup.run.checkpoint(), model.parameters(), optimizer, total, elapsed());
   } else if (terminal) {
     fmt::print(stderr, "\n");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "condense/nn/model.hpp"
+#include "condense/rundir/metrics.hpp"
 #include "condense/train/loss.hpp"
 #include "condense/train/optimizer.hpp"
 #include "condense/train/run_directory.hpp"
@@ -51,12 +52,6 @@ struct SplitView {
   int size = 0;
 };
 
-struct MetricsRow {
-  long step = 0;
-  double epoch = 0, time_s = 0, lr = 0;
-  double train_loss = 0, train_acc = -1, test_loss = -1, test_acc = -1;  // −1: not measured
-};
-
 struct TrainOutcome {
   enum class Status { completed, interrupted, diverged } status = Status::completed;
   long steps_done = 0;
@@ -84,8 +79,5 @@ struct TrainerSetup {
 
 template <class T>
 TrainOutcome run_training(TrainerSetup<T>& setup);
-
-// Reads RUN/metrics.csv rows (for reports and resume).
-std::vector<MetricsRow> read_metrics(const std::filesystem::path& path);
 
 }  // namespace condense
