@@ -16,7 +16,9 @@ void add_compare_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 
-// Exit codes: 0 success, 2 bad input or I/O failure, 3 training diverged, 130 interrupted.
+// Exit codes (docs/exit-codes.md): 0 success, 1 internal error, 2 bad input or I/O failure,
+// 3 training diverged or a run failed, 130 interrupted.
+inline constexpr int kExitInternal = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitDiverged = 3;
 inline constexpr int kExitInterrupted = 130;
@@ -34,10 +36,14 @@ struct TrainRequest {
   bool overwrite = false;      // replace an existing run directory
   bool quiet = false;          // no progress output
   bool report = true;          // figures and report.html at the end
+  bool dry_run = false;        // print the model and the estimates; write nothing
+  bool memory_check = true;    // refuse a run whose memory estimate exceeds what is available
 };
 // Trains `config` into request.root (writing its config.toml, metrics, snapshots, analysis,
 // summary.json and report); returns 0, kExitDiverged or kExitInterrupted. Throws InputError or
-// IoError for bad input.
+// IoError for bad input, before anything is written where it can be found then: settings a resume
+// may not change (pipeline/resume_policy.hpp), a batch larger than the data, a run that does not
+// fit the available memory (pipeline/run_estimate.hpp).
 int train_config(const RunConfig& config, const TrainRequest& request);
 
 struct ReportOptions;

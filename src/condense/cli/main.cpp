@@ -4,7 +4,7 @@
 
 #include "condense/cli/bench_command.hpp"
 #include "condense/cli/commands.hpp"
-#include "condense/core/error.hpp"
+#include "condense/cli/exit_codes.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"condense: train small networks and study the condensation of their kernels"};
@@ -24,17 +24,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : condense::kExitBadInput;
-  } catch (const condense::CommandExit& e) {
-    return e.code;
-  } catch (const condense::InputError& e) {
-    fmt::print(stderr, "condense: error: {}\n", e.what());
-    return condense::kExitBadInput;
-  } catch (const condense::IoError& e) {
-    fmt::print(stderr, "condense: error: {}\n", e.what());
-    return condense::kExitBadInput;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "condense: error: out of memory\n");
-    return 1;
+  } catch (...) {
+    return condense::exit_code_for(std::current_exception(), stderr);
   }
   return 0;
 }
