@@ -101,9 +101,7 @@ std::shared_ptr<CondensationRecorder> track_condensation(TrainerSetup<T>& setup)
       setup.run, measure_options(setup.track), setup.quiet, setup.track.save_cosines);
   if (setup.resume) {
     // The step the trainer continues from; rows from it on are measured again.
-    ParameterStore<T> scratch = setup.model->parameters();
-    Optimizer<T> optimizer(setup.train.optimizer, scratch.size());
-    recorder->resume_from(load_checkpoint(setup.run.checkpoint(), scratch, optimizer).step);
+    recorder->resume_from(read_checkpoint_step(setup.run.checkpoint()));
   }
   setup.on_snapshot = [recorder](long step, const ParameterStore<T>& parameters) {
     recorder->record(step, layer_weights(parameters));

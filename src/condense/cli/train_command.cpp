@@ -18,6 +18,11 @@
 #include "condense/core/parallel.hpp"
 #include "condense/nn/init.hpp"
 #include "condense/nn/model.hpp"
+#include "condense/analysis/records.hpp"
+#include "condense/pipeline/resume_policy.hpp"
+#include "condense/rundir/snapshot_index.hpp"
+#include "condense/pipeline/run_estimate.hpp"
+#include "condense/train/checkpoint.hpp"
 #include "condense/report/report.hpp"
 #include "condense/train/trainer.hpp"
 
@@ -35,7 +40,13 @@ struct TrainOptions {
   bool overwrite = false;
   bool quiet = false;
   bool no_report = false;
+  bool dry_run = false;
+  bool no_memory_check = false;
 };
+
+// Written into every run directory when it is made: --overwrite replaces only directories that
+// condense made, even one left by a run that failed before writing anything else.
+constexpr const char* kRunMarker = ".condense-run";
 
 std::string cpu_model() {
   std::ifstream in("/proc/cpuinfo");
@@ -74,32 +85,61 @@ void check_loss_and_targets(const RunConfig& config) {
                "not \"class\" (class indices go with cross-entropy)");
 }
 
-// Prepares the run directory: a new one (refusing to reuse an existing run unless told to), or
-// the existing one when resuming.
+// Whether `root` is a directory condense made for a run: its marker, or (runs written before the
+// marker) config.toml with the summary or the snapshot index beside it.
+bool is_run_directory(const RunDirectory& run) {
+  std::error_code error;
+  return fs::exists(run.root / kRunMarker, error) ||
+         (fs::exists(run.config(), error) &&
+          (fs::exists(run.summary(), error) || fs::exists(run.snapshot_index(), error)));
+}
+
+// Checks, before anything is loaded or written, that request.root can take the run: a new
+// directory, an empty one, or with --overwrite a run directory condense made; when resuming, a run
+// directory with a checkpoint.
+void check_directory(const TrainRequest& request) {
+  const fs::path& root = request.root;
+  const RunDirectory run{root};
+  std::error_code error;
+  const auto status = fs::symlink_status(root, error);
+  if (request.resume) {
+    if (!fs::exists(run.config(), error))
+      fail_input("{} is not a run directory: {} is missing", root.string(), run.config().string());
+    return;
+  }
+  if (!fs::exists(status)) return;
+  if (fs::is_symlink(status) && request.overwrite)
+    fail_input("{} is a symbolic link; --overwrite replaces only a directory: give the directory "
+               "it points to ({})",
+               root.string(), fs::read_symlink(root, error).string());
+  if (!fs::is_directory(root, error))
+    fail_input("{} exists and is not a directory; give a new or empty directory for the run",
+               root.string());
+  if (fs::is_empty(root, error)) return;
+  if (!request.overwrite)
+    fail_input("{} already exists; use --resume {} to continue it or --overwrite to replace it",
+               root.string(), root.string());
+  if (!is_run_directory(run))
+    fail_input("{} exists and is not a condense run directory (no {} marker, no config.toml with "
+               "summary.json or snapshots/index.csv); refusing to overwrite it",
+               root.string(), kRunMarker);
+}
+
+// Makes the run directory (replacing the one check_directory allowed to be replaced) and marks it
+// as condense's at once; a resumed run keeps its own.
 RunDirectory prepare_directory(const TrainRequest& request) {
   const fs::path& root = request.root;
   RunDirectory run{root};
   if (request.resume) return run;
-  if (fs::exists(root)) {
-    const bool is_empty_dir = fs::is_directory(root) && fs::is_empty(root);
-    if (!is_empty_dir) {
-      if (!request.overwrite)
-        fail_input("{} already exists; use --resume {} to continue it or --overwrite to replace it",
-                   root.string(), root.string());
-      if (!fs::exists(run.config()))
-        fail_input("{} exists and is not a condense run directory (no config.toml); refusing to "
-                   "overwrite it",
-                   root.string());
-      std::error_code error;
-      fs::remove_all(root, error);
-      if (error) fail_io("cannot remove {}: {}", root.string(), error.message());
-    }
+  std::error_code error;
+  if (fs::exists(root, error) && !fs::is_empty(root, error)) {
+    fs::remove_all(root, error);
+    if (error) fail_io("cannot remove {}: {}", root.string(), error.message());
   }
   make_directories(root);
+  // The marker also checks that the folder is writable before anything long starts.
+  write_file_atomic(root / kRunMarker, "a condense run directory (docs/run-directory.md)\n");
   make_directories(run.snapshots());
-  // Check the folder is writable before anything long starts.
-  write_file_atomic(root / ".condense-write-test", "");
-  fs::remove(root / ".condense-write-test");
   return run;
 }
 
@@ -129,6 +169,35 @@ void write_run_prediction(const RunConfig& config, const Data& data, const Model
                     predicted_alignment_csv(*prediction, model.parameters(), steps));
 }
 
+// condense train --dry-run: what the run would be and take, on stdout; nothing is written.
+void print_dry_run(const RunConfig& config, const ModelSpec& spec, const Data& data,
+                   const RunEstimate& estimate, const TrainRequest& request) {
+  const std::string description = config.dtype == Dtype::float32
+                                      ? Model<float>::describe_spec(spec)
+                                      : Model<double>::describe_spec(spec);
+  std::error_code error;
+  const bool exists = fs::exists(request.root, error) && !fs::is_empty(request.root, error);
+  const std::string directory =
+      request.resume ? fmt::format("continued from step {}",
+                                   read_checkpoint_step(RunDirectory{request.root}.checkpoint()))
+      : !exists        ? "new"
+      : request.overwrite ? "exists; --overwrite replaces it"
+                          : "exists; training needs --overwrite or --resume";
+  fmt::print("condense train --dry-run: nothing is written\n");
+  fmt::print("data: {}\n", data.description);
+  fmt::print("model:\n{}", description);
+  fmt::print("parameters: {} ({}, {} threads)\n", estimate.parameters, dtype_name(config.dtype),
+             thread_count());
+  fmt::print("steps: {}, {} snapshots, an evaluation every {} steps\n", estimate.total_steps,
+             estimate.snapshots, config.train.eval_every);
+  fmt::print("{}", describe_estimate(estimate));
+  const std::uint64_t available = available_memory();
+  fmt::print("available memory: {}{}\n", available ? format_bytes(available) : "unknown",
+             available && estimate.memory() > available ? " (too little: training is refused)"
+                                                        : "");
+  fmt::print("run directory: {} ({})\n", request.root.string(), directory);
+}
+
 template <class T>
 std::vector<T> converted(const std::vector<double>& values) {
   return std::vector<T>(values.begin(), values.end());
@@ -136,15 +205,8 @@ std::vector<T> converted(const std::vector<double>& values) {
 
 template <class T>
 int train_typed(const RunConfig& config, const std::string& resolved, const RunDirectory& run,
-                const TrainRequest& options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  const Data data = load_data(config.data, config.seed);
-  ModelSpec spec = config.model;
-  spec.input = data.train.shape;
-  if (spec.outputs == 0) spec.outputs = data.train.target_width;
-  else if (spec.outputs != data.train.target_width)
-    fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs", spec.outputs,
-               target_name(config.data.target), data.train.target_width);
+                const TrainRequest& options, const Data& data, const ModelSpec& spec,
+                std::chrono::steady_clock::time_point wall_start) {
   Model<T> model(spec);
   const bool resume = options.resume;
   if (!resume) initialize(model.parameters(), config.init, config.seed);
@@ -211,7 +273,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   summary["parameters"] = model.parameters().size();
   summary["data"] = data.description;
-  auto metric = [](double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  auto metric = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
   summary["final"] = {{"step", outcome.last.step},
                       {"train_loss", outcome.last.train_loss},
                       {"train_acc", metric(outcome.last.train_acc)},
@@ -256,11 +318,24 @@ int run_train(const TrainOptions& options) {
   RunConfig config;
   fs::path root;
   if (!options.resume.empty()) {
+    if (!options.out.empty())
+      fail_input("--out {} and --resume {} name two run directories: a resumed run stays in its "
+                 "own; give one of them",
+                 options.out, options.resume);
+    if (options.overwrite)
+      fail_input("--overwrite and --resume contradict each other: --resume continues {}, "
+                 "--overwrite would replace it",
+                 options.resume);
     root = options.resume;
     const RunDirectory run{root};
     if (!fs::exists(run.config()))
       fail_input("{} is not a run directory: {} is missing", root.string(), run.config().string());
-    config = load_config_text(read_file(run.config()), run.config().string(), options.overrides);
+    // With a config file, the run continues with that file's settings (and --set), which the
+    // resume rules then compare with the run's own; without one, the run's own with --set.
+    config = options.config_path.empty()
+                 ? load_config_text(read_file(run.config()), run.config().string(),
+                                    options.overrides)
+                 : load_config(options.config_path, options.overrides);
   } else {
     // Without a config file every key keeps its default (condense config lists them).
     config = load_config(options.config_path, options.overrides);
@@ -274,18 +349,58 @@ int run_train(const TrainOptions& options) {
   request.overwrite = options.overwrite;
   request.quiet = options.quiet;
   request.report = !options.no_report;
+  request.dry_run = options.dry_run;
+  request.memory_check = !options.no_memory_check;
   return train_config(config, request);
 }
 
 }  // namespace
 
 int train_config(const RunConfig& config, const TrainRequest& request) {
+  const auto wall_start = std::chrono::steady_clock::now();
   check_loss_and_targets(config);
   set_thread_count(config.threads);
   const std::string resolved = to_toml(config);
+  check_directory(request);
+  RunConfig saved;
+  const RunDirectory existing{request.root};
+  if (request.resume) {
+    saved = load_config_text(read_file(existing.config()), existing.config().string(), {});
+    check_resume_settings(saved, config, request.root.string());
+  }
+
+  const Data data = load_data(config.data, config.seed);
+  ModelSpec spec = config.model;
+  spec.input = data.train.shape;
+  if (spec.outputs == 0) spec.outputs = data.train.target_width;
+  else if (spec.outputs != data.train.target_width)
+    fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs", spec.outputs,
+               target_name(config.data.target), data.train.target_width);
+  if (config.train.batch_size > data.train.size)
+    fail_input("train.batch_size = {} is larger than the training set ({} samples): use at most "
+               "{}, or 0 for full-batch training",
+               config.train.batch_size, data.train.size, data.train.size);
+  const RunEstimate estimate = estimate_run(config, spec, data);
+  if (request.dry_run) {
+    print_dry_run(config, spec, data, estimate, request);
+    return 0;
+  }
+  if (request.memory_check) check_memory(estimate, available_memory());
+  if (request.resume) {
+    check_resume_steps(config, read_checkpoint_step(existing.checkpoint()),
+                       total_steps(saved.train, data.train.size), estimate.total_steps,
+                       request.root.string());
+    // The run's tables are read whole before anything is written: a damaged one stops the resume
+    // here, naming its file and line.
+    if (fs::exists(existing.metrics())) read_metrics(existing.metrics());
+    if (fs::exists(existing.snapshot_index())) read_snapshot_index(existing.snapshots());
+    if (fs::exists(existing.analysis())) read_analysis_csv(existing.analysis());
+  }
+
   const RunDirectory run = prepare_directory(request);
-  return config.dtype == Dtype::float32 ? train_typed<float>(config, resolved, run, request)
-                                        : train_typed<double>(config, resolved, run, request);
+  return config.dtype == Dtype::float32
+             ? train_typed<float>(config, resolved, run, request, data, spec, wall_start)
+             : train_typed<double>(config, resolved, run, request, data, spec, wall_start);
 }
 
 void add_train_command(CLI::App& app) {
@@ -305,6 +420,11 @@ void add_train_command(CLI::App& app) {
   command->add_flag("--quiet", options->quiet, "No progress output");
   command->add_flag("--no-report", options->no_report,
                     "Skip the figures and report.html at the end (condense report RUN makes them)");
+  command->add_flag("--dry-run", options->dry_run,
+                    "Print the resolved model, its parameter count and the memory and disk the "
+                    "run will take; write nothing");
+  command->add_flag("--no-memory-check", options->no_memory_check,
+                    "Train even when the memory estimate exceeds the memory available");
   command->callback([options] {
     const int code = run_train(*options);
     if (code != 0) throw CommandExit{code};
