@@ -109,7 +109,13 @@ def read_csv(path, header, report):
     if not rows or rows[0] != header:
         report.fail(f"{path.name}: header {rows[0] if rows else None}, expected {header}")
         return []
-    return [dict(zip(header, r)) for r in rows[1:] if r]
+    parsed = []
+    for number, fields in enumerate(rows[1:], start=2):
+        if len(fields) != len(header):
+            report.fail(f"{path.name} row {number}: {len(fields)} fields, expected {len(header)}")
+        elif fields:
+            parsed.append(dict(zip(header, fields)))
+    return parsed
 
 
 def schedule(config, train_count):
@@ -279,10 +285,13 @@ def check_analysis(run, config, layers, plan, snapshots, report):
         for column in ANALYSIS_FLOATS:
             report.number(where, column, row[column], measures[column], ANALYSIS_DIGITS)
         if save_cosines:
-            if step not in clusters_by_step:
-                path = run / "cosines" / f"step_{step}" / "clusters.json"
-                clusters_by_step[step] = json.loads(path.read_text())
-            check_cosines(run, step, layer, measures, clusters_by_step[step], report)
+            try:
+                if step not in clusters_by_step:
+                    path = run / "cosines" / f"step_{step}" / "clusters.json"
+                    clusters_by_step[step] = json.loads(path.read_text())
+                check_cosines(run, step, layer, measures, clusters_by_step[step], report)
+            except (OSError, ValueError) as error:
+                report.fail(f"cosines/step_{step}/{layer}: unreadable: {error}")
 
 
 def main():
