@@ -23,18 +23,6 @@ const char* kAcceptedShapes =
     "condense analyzes conv weights (out, in, kh, kw), linear weights (out, in), and biases "
     "(out) named <layer>.bias beside <layer>.weight";
 
-double half_to_double(std::uint16_t h) {
-  const int sign = (h >> 15) & 1, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  double value;
-  if (exponent == 0)
-    value = std::ldexp(double(mantissa), -24);  // subnormal
-  else if (exponent == 31)
-    value = mantissa ? std::nan("") : INFINITY;
-  else
-    value = std::ldexp(double(mantissa | 0x400), exponent - 25);
-  return sign ? -value : value;
-}
-
 double bfloat16_to_double(std::uint16_t h) {
   const std::uint32_t bits = std::uint32_t(h) << 16;
   float value;
