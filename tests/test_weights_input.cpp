@@ -1,6 +1,7 @@
-// Weights trained elsewhere, as `condense analyze --weights` reads them, on bad input: PyTorch
-// files named as such and hostile safetensors headers. Every case ends in a clear error naming
-// the file (exit code 2), never in a crash.
+// Weights trained elsewhere, as `condense analyze --weights` and `condense analyze RUN` read them,
+// on bad input: PyTorch files named as such, hostile safetensors headers, layers holding NaN,
+// infinite or only zero values, --quiet, and hostile snapshots/index.csv files. Every case ends
+// in a clear error naming the file (exit code 2) or a warning naming the tensor, never in a crash.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -211,6 +212,186 @@ TEST_F(WeightsInput, SafetensorsHeadersBreakingTheFormatAreNamed) {
   ASSERT_EQ(read.tensors.size(), 2u);
   EXPECT_EQ(read.tensors[0].values, (std::vector<double>{1, 2, 3, 4}));
   EXPECT_EQ(read.skipped, (std::vector<std::string>{"i: dtype I32 is not a float type"}));
+}
+
+// ---- Layers holding NaN, infinite or only zero values ---------------------------------------
+
+// conv1 measurable; fc1 all zero; fc2 with 12 NaN; fc3 with NaN and infinite values; fc4's bias
+// with a NaN; fc5 with 16385 kernels.
+std::pair<nlohmann::json, std::string> mixed_layers() {
+  std::vector<float> conv{1, 2, 3, 4, -1, -2, -3, -4, 0.5f, 1, 1.5f, 2};  // (3, 1, 2, 2)
+  std::vector<float> fc1(6400, 0.0f), fc2(100, 0.5f), fc3(100, 1.0f), fc4(6, 1.0f), fc4_bias(3, 0);
+  for (int i = 0; i < 12; ++i) fc2[std::size_t(i * 7)] = std::numeric_limits<float>::quiet_NaN();
+  fc3[0] = std::numeric_limits<float>::quiet_NaN();
+  for (int i = 1; i <= 3; ++i) fc3[std::size_t(i)] = std::numeric_limits<float>::infinity();
+  fc4_bias[1] = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<std::uint16_t> fc5(16385, 0x3c00);  // F16 ones
+  nlohmann::json header;
+  std::string data;
+  auto add = [&](const std::string& name, const std::string& dtype, nlohmann::json shape,
+                 const std::string& bytes) {
+    header[name] = {{"dtype", dtype},
+                    {"shape", shape},
+                    {"data_offsets", {data.size(), data.size() + bytes.size()}}};
+    data += bytes;
+  };
+  auto raw = [](const auto& v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0]));
+  };
+  add("conv1.weight", "F32", {3, 1, 2, 2}, raw(conv));
+  add("fc1.weight", "F32", {80, 80}, raw(fc1));
+  add("fc2.weight", "F32", {10, 10}, raw(fc2));
+  add("fc3.weight", "F32", {10, 10}, raw(fc3));
+  add("fc4.weight", "F32", {3, 2}, raw(fc4));
+  add("fc4.bias", "F32", {3}, raw(fc4_bias));
+  add("fc5.weight", "F16", {16385, 1}, raw(fc5));
+  return {header, data};
+}
+
+TEST_F(WeightsInput, LayersWithNanInfiniteOrZeroValuesAreSkippedByName) {
+  const auto [header, data] = mixed_layers();
+  const fs::path file = safetensors("mixed.safetensors", header, data);
+  const Result r =
+      run("analyze --weights " + file.string() + " --out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string warning = "condense: warning: " + file.string() + ": ";
+  EXPECT_THAT(r.output, HasSubstr(warning + "fc1.weight: all 6400 values are zero: nothing to "
+                                            "measure; the layer is not measured"));
+  EXPECT_THAT(r.output, HasSubstr(warning + "fc2.weight: holds 12 NaN values (of 100)"));
+  EXPECT_THAT(r.output, HasSubstr(warning + "fc3.weight: holds 1 NaN and 3 infinite values (of "
+                                            "100)"));
+  EXPECT_THAT(r.output, HasSubstr(warning + "fc4.bias: holds 1 NaN value (of 3)"));
+  EXPECT_THAT(r.output, HasSubstr(warning + "fc5.weight: has 16385 kernels"));
+  const auto json = nlohmann::json::parse(read_file(dir_ / "m.json"));
+  ASSERT_EQ(json["layers"].size(), 1u);
+  EXPECT_EQ(json["layers"][0]["layer"], "conv1");
+  EXPECT_EQ(json["layers"][0]["n_lines"], 1);
+  EXPECT_EQ(json["layers"][0]["n_orientations"], 2);
+  EXPECT_EQ(json["unmeasurable"].size(), 5u);
+  EXPECT_EQ(json["unmeasurable"][0], "fc1.weight: all 6400 values are zero: nothing to measure");
+
+  // Nothing left to measure: exit code 2, naming every reason.
+  const std::vector<float> nan(4, std::numeric_limits<float>::quiet_NaN());
+  const nlohmann::json only_nan = {
+      {"w.weight", {{"dtype", "F32"}, {"shape", {2, 2}}, {"data_offsets", {0, 16}}}}};
+  const Result bad =
+      run("analyze --weights " + safetensors("nan.safetensors", only_nan, raw(nan)).string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("holds no layer that can be measured: w.weight: all 4 values "
+                                    "are NaN"));
+}
+
+TEST_F(WeightsInput, DeadUnitsAreNegligibleKernels) {
+  // fc: rows u, 0, 2u, −u: the zero row is a dead unit, set aside as negligible; the rest lie
+  // on one line with two orientations.
+  const std::vector<double> fc{1, 2, 0, 0, 2, 4, -1, -2};
+  const nlohmann::json header = {
+      {"fc.weight", {{"dtype", "F64"}, {"shape", {4, 2}}, {"data_offsets", {0, 64}}}}};
+  const fs::path file = safetensors("dead.safetensors", header, raw(fc));
+  const Result r =
+      run("analyze --weights " + file.string() + " --out " + (dir_ / "m.json").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, Not(HasSubstr("warning")));
+  const auto layer = nlohmann::json::parse(read_file(dir_ / "m.json"))["layers"][0];
+  EXPECT_EQ(layer["n_negligible"], 1);
+  EXPECT_EQ(layer["n_lines"], 1);
+  EXPECT_EQ(layer["n_orientations"], 2);
+  EXPECT_EQ(layer["mean_abs_cos"], 1.0);
+}
+
+// ---- --quiet --------------------------------------------------------------------------------
+
+TEST_F(WeightsInput, QuietPrintsNothingButErrors) {
+  const auto [header, data] = mixed_layers();
+  const fs::path file = safetensors("mixed.safetensors", header, data);
+  const fs::path out = dir_ / "m.json", cosines = dir_ / "cosines";
+  Result r = run("analyze --weights " + file.string() + " --quiet --skip-unsupported --out " +
+                 out.string() + " --cosines " + cosines.string());
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.output, "");
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_TRUE(fs::exists(cosines / "conv1.npy"));
+  r = run("analyze --weights " + (dir_ / "absent.safetensors").string() + " --quiet");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("condense: error: "));
+}
+
+// ---- condense analyze RUN: snapshots/index.csv ----------------------------------------------
+
+const char* kTinyConfig = R"(seed = 5
+dtype = "float32"
+threads = 1
+
+[data]
+dataset = "gaussian"
+gaussian_shape = [1, 6, 6]
+train_size = 16
+test_size = 8
+target = "binary"
+positive_classes = [0]
+
+[model]
+conv = [{ channels = 4, kernel = 3, padding = 1 }]
+activation = "tanh"
+
+[init]
+std = 0.001
+
+[train]
+optimizer = "gd"
+lr = 0.5
+steps = 10
+)";
+
+TEST_F(WeightsInput, HostileSnapshotIndexIsAnErrorNamingTheLine) {
+  write_file_atomic(dir_ / "tiny.toml", kTinyConfig);
+  const fs::path out = dir_ / "run";
+  Result r = run("train " + (dir_ / "tiny.toml").string() + " --quiet --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path index = out / "snapshots/index.csv";
+  const std::string good = read_file(index);
+  ASSERT_THAT(good, HasSubstr("\n0,step_0\n"));
+
+  // --quiet: nothing printed; CRLF line endings are read.
+  std::string crlf;
+  for (char c : good) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  write_file_atomic(index, crlf);
+  r = run("analyze " + out.string() + " --quiet");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "");
+
+  const std::string long_path(300, 'a');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"abc,step_0", "line 2: the step \"abc\" is not a non-negative integer"},
+      {"-5,step_0", "line 2: the step \"-5\" is not a non-negative integer"},
+      {"1.5,step_0", "line 2: the step \"1.5\" is not a non-negative integer"},
+      {"99999999999999999999999,step_0",
+       "line 2: the step \"99999999999999999999999\" is too "
+       "large"},
+      {"0,/etc", "line 2: the path \"/etc\" is absolute"},
+      {"0,step_0\n4,step_4/../../..", "line 3: the path \"step_4/../../..\" leaves"},
+      {"0,../step_0", "line 2: the path \"../step_0\" leaves"},
+      {"0," + long_path, "line 2: the path has 300 characters"},
+      {"0,", "line 2: the path is empty"},
+      {"0 step_0", "line 2: malformed row \"0 step_0\""},
+      {"0,step_0\n0,step_0", "line 3: step 0 follows step 0"},
+  };
+  for (const auto& [rows, expected] : cases) {
+    write_file_atomic(index, "step,path\n" + rows + "\n");
+    r = run("analyze " + out.string());
+    EXPECT_EQ(r.code, 2) << rows << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(index.string() + ", " + expected)) << rows;
+    EXPECT_THAT(r.output, Not(HasSubstr("terminate"))) << rows;
+  }
+}
+
+TEST_F(WeightsInput, PathsTheSystemRefusesAreErrorsNotCrashes) {
+  const std::string too_long = (dir_ / std::string(5000, 'x')).string();
+  for (const std::string& arguments : {"analyze " + too_long, "analyze --weights " + too_long}) {
+    const Result r = run(arguments);
+    EXPECT_EQ(r.code, 2) << r.output.substr(0, 300);
+    EXPECT_THAT(r.output, AllOf(HasSubstr("condense: error: "), Not(HasSubstr("terminate"))));
+  }
 }
 
 }  // namespace
