@@ -2,8 +2,6 @@
 // weight readers and their errors, and `condense train` / `condense analyze` end to end.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "run_condense.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
 #include "condense/nn/parameters.hpp"
+#include "run_condense.hpp"
 
 namespace fs = std::filesystem;
 using namespace condense;
@@ -355,11 +354,10 @@ TEST_F(WeightsTest, SafetensorsErrorsNameFileAndTensor) {
               HasSubstr("not valid JSON"));
 
   nlohmann::json header = {{"w", {{"dtype", "I64"}, {"shape", {2}}, {"data_offsets", {0, 16}}}}};
-  std::string message =
-      error_of([&] { read_safetensors(file(header, raw(four) + raw(four)), false); });
+  std::string message = error_of([&] { read_safetensors(file(header, raw(four)), false); });
   EXPECT_THAT(message, HasSubstr("bad.safetensors: tensor w has dtype I64"));
   EXPECT_THAT(message, HasSubstr("F32, F64, F16, BF16"));
-  EXPECT_EQ(read_safetensors(file(header, raw(four) + raw(four)), true).skipped.size(), 1u);
+  EXPECT_EQ(read_safetensors(file(header, raw(four)), true).skipped.size(), 1u);
 
   header = {{"w", {{"dtype", "F32"}, {"shape", {2, 2}}, {"data_offsets", {0, 32}}}}};
   message = error_of([&] { read_safetensors(file(header, raw(four)), false); });

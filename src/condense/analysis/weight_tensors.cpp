@@ -1,14 +1,16 @@
 #include "condense/analysis/weight_tensors.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 
+#include "condense/analysis/foreign_formats.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
@@ -23,50 +25,10 @@ const char* kAcceptedShapes =
     "condense analyzes conv weights (out, in, kh, kw), linear weights (out, in), and biases "
     "(out) named <layer>.bias beside <layer>.weight";
 
-double half_to_double(std::uint16_t h) {
-  const int sign = (h >> 15) & 1, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  double value;
-  if (exponent == 0)
-    value = std::ldexp(double(mantissa), -24);  // subnormal
-  else if (exponent == 31)
-    value = mantissa ? std::nan("") : INFINITY;
-  else
-    value = std::ldexp(double(mantissa | 0x400), exponent - 25);
-  return sign ? -value : value;
-}
-
-double bfloat16_to_double(std::uint16_t h) {
-  const std::uint32_t bits = std::uint32_t(h) << 16;
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-}
-
-// Bytes per element of a supported safetensors dtype; 0 for an unsupported one.
-std::size_t safetensors_item_size(const std::string& dtype) {
-  if (dtype == "F32") return 4;
-  if (dtype == "F64") return 8;
-  if (dtype == "F16" || dtype == "BF16") return 2;
-  return 0;
-}
-
 std::int64_t element_count(const std::vector<std::int64_t>& shape) {
   std::int64_t count = 1;
   for (auto n : shape) count *= n;
   return count;
-}
-
-std::vector<std::int64_t> shape_of(const nlohmann::json& entry, const std::string& where) {
-  if (!entry.contains("shape") || !entry["shape"].is_array())
-    fail_input("{}: has no \"shape\" array", where);
-  std::vector<std::int64_t> shape;
-  for (const auto& n : entry["shape"]) {
-    if (!n.is_number_integer() || n.get<std::int64_t>() < 0)
-      fail_input("{}: \"shape\" must list non-negative integers, got {}", where,
-                 entry["shape"].dump());
-    shape.push_back(n.get<std::int64_t>());
-  }
-  return shape;
 }
 
 bool has_suffix(const std::string& text, const std::string& suffix) {
@@ -107,144 +69,140 @@ bool natural_less(const std::string& a, const std::string& b) {
   return a.size() - i < b.size() - j;
 }
 
-WeightTensors read_safetensors(const fs::path& path, bool skip_unsupported) {
-  const std::string bytes = read_file(path);
-  const std::string file = path.string();
-  if (bytes.size() < 8)
-    fail_input(
-        "{} is truncated: a safetensors file starts with an 8-byte header length, the file "
-        "has {} bytes",
-        file, bytes.size());
-  std::uint64_t header_length = 0;
-  for (int i = 0; i < 8; ++i)
-    header_length |= std::uint64_t(static_cast<unsigned char>(bytes[std::size_t(i)])) << (8 * i);
-  if (header_length > bytes.size() - 8)
-    fail_input(
-        "{} is truncated or not a safetensors file: its header length is {} bytes, but "
-        "only {} bytes follow",
-        file, header_length, bytes.size() - 8);
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(8, header_length));
-  } catch (const nlohmann::json::parse_error& e) {
-    fail_input("{}: the safetensors header is not valid JSON ({})", file, e.what());
-  }
-  if (!header.is_object()) fail_input("{}: the safetensors header must be a JSON object", file);
-  const std::size_t data_begin = 8 + std::size_t(header_length);
-  const std::size_t data_size = bytes.size() - data_begin;
+namespace {
 
-  struct Entry {
-    std::size_t begin;
-    NamedTensor tensor;
-  };
-  std::vector<Entry> entries;
-  WeightTensors result;
-  for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") continue;
-    const std::string where = fmt::format("{}: tensor {}", file, name);
-    if (!entry.is_object())
-      fail_input("{}: expected an object with dtype, shape, data_offsets", where);
-    if (!entry.contains("dtype") || !entry["dtype"].is_string())
-      fail_input("{}: has no \"dtype\" string", where);
-    const std::string dtype = entry["dtype"].get<std::string>();
-    const std::vector<std::int64_t> shape = shape_of(entry, where);
-    const auto& offsets = entry.contains("data_offsets") ? entry["data_offsets"] : nlohmann::json();
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
-        !offsets[1].is_number_unsigned())
-      fail_input("{}: \"data_offsets\" must be [begin, end] with 0 ≤ begin ≤ end", where);
-    const std::uint64_t begin = offsets[0].get<std::uint64_t>(),
-                        end = offsets[1].get<std::uint64_t>();
-    if (begin > end || end > data_size)
-      fail_input(
-          "{}: data_offsets [{}, {}] lie outside the {} bytes of data after the header "
-          "(is the file truncated?)",
-          where, begin, end, data_size);
-    const std::size_t item = safetensors_item_size(dtype);
-    if (item == 0) {
-      if (skip_unsupported) {
-        result.skipped.push_back(fmt::format("{}: dtype {} is not a float type", name, dtype));
-        continue;
-      }
-      fail_input(
-          "{} has dtype {}; supported dtypes: F32, F64, F16, BF16 (--skip-unsupported skips "
-          "other tensors)",
-          where, dtype);
-    }
-    const std::int64_t count = element_count(shape);
-    if (end - begin != std::uint64_t(count) * item)
-      fail_input("{}: shape {} of {} needs {} bytes, but data_offsets [{}, {}] hold {}", where,
-                 shape_string(shape), dtype, std::uint64_t(count) * item, begin, end, end - begin);
-    NamedTensor tensor{name, shape, std::vector<double>(std::size_t(count)), file};
-    const char* data = bytes.data() + data_begin + begin;
-    for (std::int64_t i = 0; i < count; ++i) {
-      const char* at = data + std::size_t(i) * item;
-      double& value = tensor.values[std::size_t(i)];
-      if (dtype == "F32") {
-        float v;
-        std::memcpy(&v, at, 4);
-        value = v;
-      } else if (dtype == "F64") {
-        std::memcpy(&value, at, 8);
-      } else {
-        std::uint16_t h;
-        std::memcpy(&h, at, 2);
-        value = dtype == "F16" ? half_to_double(h) : bfloat16_to_double(h);
-      }
-    }
-    entries.push_back({std::size_t(begin), std::move(tensor)});
-  }
-  // The data order is the order the tensors were saved in (a state_dict's, usually).
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
-  for (auto& e : entries) result.tensors.push_back(std::move(e.tensor));
-  return result;
+// Weight files beside which a directory without .npy files is probably given by mistake.
+bool is_weights_file(const fs::path& file) {
+  const std::string extension = file.extension().string();
+  return extension == ".safetensors" || extension == ".pt" || extension == ".pth" ||
+         extension == ".bin" || extension == ".ckpt" || extension == ".npz";
 }
 
-WeightTensors read_npy_weights(const fs::path& path, bool skip_unsupported) {
+std::vector<fs::path> npy_files(const fs::path& directory) {
   std::vector<fs::path> files;
-  if (fs::is_directory(path)) {
-    for (const auto& entry : fs::directory_iterator(path))
-      if (entry.is_regular_file() && entry.path().extension() == ".npy")
-        files.push_back(entry.path());
-    if (files.empty()) fail_input("{} holds no .npy files", path.string());
-    std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
-      return natural_less(a.filename().string(), b.filename().string());
-    });
-  } else {
-    files.push_back(path);
+  std::vector<std::string> others;
+  std::error_code error;
+  for (fs::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+    std::error_code type_error;
+    if (!it->is_regular_file(type_error)) continue;
+    if (it->path().extension() == ".npy")
+      files.push_back(it->path());
+    else if (is_weights_file(it->path()))
+      others.push_back(it->path().filename().string());
   }
-  WeightTensors result;
-  for (const auto& file : files) {
-    const NpyArray array = read_npy(file);
-    const std::string name = file.stem().string();
-    if (array.type == NpyType::int64) {
-      if (skip_unsupported) {
-        result.skipped.push_back(fmt::format("{}: dtype int64 is not a float type", name));
-        continue;
-      }
-      fail_input(
-          "{}: tensor {} is int64; weights must be float32 or float64 (--skip-unsupported "
-          "skips other tensors)",
-          file.string(), name);
+  if (error) fail_io("cannot list {}: {}", directory.string(), error.message());
+  if (files.empty()) {
+    std::sort(others.begin(), others.end());
+    if (others.empty()) fail_input("{} holds no .npy files", directory.string());
+    fail_input("{} holds no .npy files, but {}: give a file itself, e.g. --weights {}",
+               directory.string(), fmt::join(others, ", "), (directory / others[0]).string());
+  }
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+    return natural_less(a.filename().string(), b.filename().string());
+  });
+  return files;
+}
+
+// One NPY file's tensor, named by the file name without ".npy".
+void add_npy_tensor(std::string_view bytes, const fs::path& file, bool skip_unsupported,
+                    WeightTensors& result) {
+  const std::string where = file.string(), name = file.stem().string();
+  refuse_foreign_format(bytes, where);
+  const NpyHeader header = parse_npy_header(bytes, where);
+  if (!header.type || *header.type == NpyType::int64) {
+    const std::string dtype = fmt::format("{} ('{}')", npy_dtype_name(header.descr), header.descr);
+    if (skip_unsupported) {
+      result.skipped.push_back(fmt::format("{}: dtype {} is not a float type", name, dtype));
+      return;
     }
-    result.tensors.push_back({name, array.shape, array.values, file.string()});
+    fail_input(
+        "{}: tensor {} is {}; weights must be float16, float32 or float64 ('<f2', '<f4', '<f8', "
+        "or big-endian '>f2', '>f4', '>f8') (--skip-unsupported skips other tensors)",
+        where, name, dtype);
   }
-  return result;
+  NpyArray array = decode_npy(bytes, header, where);
+  result.tensors.push_back({name, std::move(array.shape), std::move(array.values), where});
+}
+
+// Why a tensor's values cannot be measured; empty when they can. A bias may be all zero.
+std::string unmeasurable_values(const NamedTensor& t, bool is_weight) {
+  std::size_t nan = 0, infinite = 0, zero = 0;
+  double largest = 0, sum_of_squares = 0;
+  for (double v : t.values) {
+    if (std::isnan(v)) {
+      ++nan;
+    } else if (std::isinf(v)) {
+      ++infinite;
+    } else {
+      zero += v == 0;
+      largest = std::max(largest, std::abs(v));
+      sum_of_squares += v * v;  // as the measures compute norms
+    }
+  }
+  const std::size_t n = t.values.size();
+  if (nan == n) return fmt::format("all {} values are NaN", n);
+  if (infinite == n) return fmt::format("all {} values are infinite", n);
+  if (nan + infinite > 0) {
+    std::string what = nan ? fmt::format("{} NaN", nan) : std::string();
+    if (infinite) what += fmt::format("{}{} infinite", nan ? " and " : "", infinite);
+    return fmt::format("holds {} value{} (of {})", what, nan + infinite == 1 ? "" : "s", n);
+  }
+  if (is_weight && zero == n) return fmt::format("all {} values are zero: nothing to measure", n);
+  if (!std::isfinite(sum_of_squares))
+    return fmt::format("holds values up to {:.3g}, whose squares overflow double precision",
+                       largest);
+  return "";
+}
+
+std::string too_many_kernels(const NamedTensor& t) {
+  const std::int64_t M = t.shape[0];
+  if (M > kMaxKernels)
+    return fmt::format(
+        "has {} kernels: their {} × {} cosine matrix would take {:.1f} GiB; condense measures "
+        "layers of at most {} kernels",
+        M, M, M, double(M) * double(M) * 8 / (1 << 30), kMaxKernels);
+  if (element_count(t.shape) / M > std::numeric_limits<int>::max())
+    return fmt::format("has kernels of {} values; condense measures kernels of at most {}",
+                       element_count(t.shape) / M, std::numeric_limits<int>::max());
+  return "";
+}
+
+}  // namespace
+
+WeightTensors read_npy_weights(const fs::path& path, bool skip_unsupported) {
+  return naming_file(path, [&] {
+    WeightTensors result;
+    std::error_code error;
+    if (!fs::is_directory(path, error)) {
+      add_npy_tensor(read_file(path), path, skip_unsupported, result);
+      return result;
+    }
+    for (const fs::path& file : npy_files(path))
+      naming_file(file, [&] { add_npy_tensor(read_file(file), file, skip_unsupported, result); });
+    return result;
+  });
 }
 
 WeightTensors read_weight_tensors(const fs::path& path, bool skip_unsupported) {
-  if (!fs::exists(path)) fail_input("{} does not exist", path.string());
-  if (fs::is_directory(path)) return read_npy_weights(path, skip_unsupported);
-  const std::string extension = path.extension().string();
-  if (extension == ".npy") return read_npy_weights(path, skip_unsupported);
-  if (extension == ".safetensors") return read_safetensors(path, skip_unsupported);
-  const std::string start = read_file(path).substr(0, 6);
-  if (start == "\x93NUMPY") return read_npy_weights(path, skip_unsupported);
-  return read_safetensors(path, skip_unsupported);
+  return naming_file(path, [&] {
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    if (status.type() == fs::file_type::not_found) fail_input("{} does not exist", path.string());
+    if (error) fail_io("cannot read {}: {}", path.string(), error.message());
+    if (fs::is_directory(status)) return read_npy_weights(path, skip_unsupported);
+    const std::string bytes = read_file(path);
+    if (path.extension() == ".npy" || std::string_view(bytes).substr(0, 6) == "\x93NUMPY") {
+      WeightTensors result;
+      add_npy_tensor(bytes, path, skip_unsupported, result);
+      return result;
+    }
+    return read_safetensors_bytes(bytes, path.string(), skip_unsupported);
+  });
 }
 
 std::vector<LayerWeights> group_layers(const std::vector<NamedTensor>& tensors,
-                                       bool skip_unsupported, std::vector<std::string>* skipped) {
+                                       bool skip_unsupported, std::vector<std::string>* skipped,
+                                       std::vector<std::string>* unmeasurable) {
   std::map<std::string, const NamedTensor*> by_name;
   for (const auto& t : tensors) by_name[t.name] = &t;
   auto reject = [&](const NamedTensor& t, const std::string& why) {
@@ -266,13 +224,27 @@ std::vector<LayerWeights> group_layers(const std::vector<NamedTensor>& tensors,
       }
       LayerWeights layer;
       layer.layer = layer_name(t.name);
+      const NamedTensor* bias = nullptr;
+      if (has_suffix(t.name, ".weight")) {
+        const auto found = by_name.find(layer.layer + ".bias");
+        if (found != by_name.end() && found->second->shape == std::vector<std::int64_t>{t.shape[0]})
+          bias = found->second;
+      }
+      if (unmeasurable) {
+        std::string why = too_many_kernels(t);
+        if (why.empty()) why = unmeasurable_values(t, true);
+        if (!why.empty()) {
+          unmeasurable->push_back(fmt::format("{}: {}", t.name, why));
+          continue;
+        }
+        if (bias && !(why = unmeasurable_values(*bias, false)).empty()) {
+          unmeasurable->push_back(fmt::format("{}: {}", bias->name, why));
+          continue;
+        }
+      }
       layer.shape = t.shape;
       layer.weight = t.values;
-      if (has_suffix(t.name, ".weight")) {
-        const auto bias = by_name.find(layer.layer + ".bias");
-        if (bias != by_name.end() && bias->second->shape == std::vector<std::int64_t>{t.shape[0]})
-          layer.bias = bias->second->values;
-      }
+      if (bias) layer.bias = bias->values;
       layers.push_back(std::move(layer));
       continue;
     }

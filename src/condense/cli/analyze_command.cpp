@@ -6,7 +6,9 @@
 // RUN/analysis.csv and RUN/cosines/, with the run's own track settings unless overridden. The
 // second measures weights trained elsewhere: NPY files or a safetensors file (docs/analysis.md).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -59,27 +61,66 @@ std::string cell(double value, const char* format = "{:.4f}") {
   return std::isfinite(value) ? fmt::format(fmt::runtime(format), value) : std::string("-");
 }
 
-// The snapshot steps and folders listed in RUN/snapshots/index.csv.
+// Paths in index.csv name folders of RUN/snapshots/; condense writes "step_<k>".
+constexpr std::size_t kMaxIndexPath = 255;
+
+// The snapshot folder of one row of index.csv, checked to stay inside RUN/snapshots.
+fs::path snapshot_folder(const RunDirectory& run, const std::string& text, const std::string& at) {
+  if (text.empty()) fail_input("{}: the path is empty", at);
+  if (text.size() > kMaxIndexPath)
+    fail_input("{}: the path has {} characters; a snapshot folder's name has at most {}", at,
+               text.size(), kMaxIndexPath);
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 32 || c == 127)
+      fail_input("{}: the path holds a control character", at);
+  const fs::path relative(text);
+  if (relative.is_absolute() || relative.has_root_name())
+    fail_input("{}: the path \"{}\" is absolute; index.csv lists folders inside {}", at, text,
+               run.snapshots().string());
+  for (const auto& part : relative)
+    if (part == "..")
+      fail_input("{}: the path \"{}\" leaves {}; index.csv lists folders inside it", at, text,
+                 run.snapshots().string());
+  return run.snapshots() / relative;
+}
+
+// A step: a non-negative integer, all of the field.
+long snapshot_step(const std::string& text, const std::string& at) {
+  long step = -1;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), step);
+  if (error == std::errc::result_out_of_range)
+    fail_input("{}: the step \"{}\" is too large", at, text);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty() || step < 0)
+    fail_input("{}: the step \"{}\" is not a non-negative integer", at, text);
+  return step;
+}
+
+// The snapshot steps and folders listed in RUN/snapshots/index.csv, steps increasing.
 std::vector<std::pair<long, fs::path>> snapshot_index(const RunDirectory& run) {
   const fs::path index = run.snapshot_index();
-  if (!fs::exists(index))
+  std::error_code error;
+  if (!fs::exists(index, error))
     fail_input("{} is missing: the run has no snapshots to analyze", index.string());
   std::istringstream in(read_file(index));
   std::string line;
   std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line != "step,path")
-    fail_input("{}: the header is \"{}\", expected \"step,path\"", index.string(), line);
+    fail_input("{}: the header is \"{}\", expected \"step,path\"", index.string(),
+               line.substr(0, 80));
   std::vector<std::pair<long, fs::path>> snapshots;
   for (long number = 2; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
+    const std::string at = fmt::format("{}, line {}", index.string(), number);
     const auto comma = line.find(',');
-    try {
-      if (comma == std::string::npos) throw std::invalid_argument("no comma");
-      snapshots.emplace_back(std::stol(line.substr(0, comma)),
-                             run.snapshots() / line.substr(comma + 1));
-    } catch (const std::exception&) {
-      fail_input("{}:{}: malformed row \"{}\", expected step,path", index.string(), number, line);
-    }
+    if (comma == std::string::npos)
+      fail_input("{}: malformed row \"{}\", expected step,path", at, line.substr(0, 80));
+    const long step = snapshot_step(line.substr(0, comma), at);
+    if (!snapshots.empty() && step <= snapshots.back().first)
+      fail_input("{}: step {} follows step {}; steps in index.csv increase", at, step,
+                 snapshots.back().first);
+    snapshots.emplace_back(step, snapshot_folder(run, line.substr(comma + 1), at));
   }
   return snapshots;
 }
@@ -96,7 +137,8 @@ void analyze_run(const AnalyzeOptions& options) {
   // RD is measured against step 0 even when the index starts later.
   recorder.read_initial();
   for (const auto& [step, directory] : snapshots) {
-    if (!fs::is_directory(directory))
+    std::error_code error;
+    if (!fs::is_directory(directory, error))
       fail_input("{} is listed in {} but missing", directory.string(),
                  run.snapshot_index().string());
     recorder.record(step, group_layers(read_npy_weights(directory, false).tensors, false, nullptr));
@@ -119,12 +161,19 @@ void analyze_run(const AnalyzeOptions& options) {
 void analyze_weights(const AnalyzeOptions& options) {
   const MeasureOptions measure = resolve_options(options, MeasureOptions{});
   WeightTensors tensors = read_weight_tensors(options.weights, options.skip_unsupported);
-  std::vector<std::string> skipped = tensors.skipped;
+  std::vector<std::string> skipped = tensors.skipped, unmeasurable;
   const std::vector<LayerWeights> layers =
-      group_layers(tensors.tensors, options.skip_unsupported, &skipped);
+      group_layers(tensors.tensors, options.skip_unsupported, &skipped, &unmeasurable);
+  if (layers.empty() && !unmeasurable.empty())
+    fail_input("{} holds no layer that can be measured: {}", options.weights,
+               fmt::join(unmeasurable, "; "));
   if (layers.empty())
     fail_input("{} holds no conv or linear weights; {}", options.weights,
                "condense analyzes conv weights (out, in, kh, kw) and linear weights (out, in)");
+  if (!options.quiet)
+    for (const auto& why : unmeasurable)
+      fmt::print(stderr, "condense: warning: {}: {}; the layer is not measured\n", options.weights,
+                 why);
 
   nlohmann::json report;
   report["source"] = options.weights;
@@ -133,15 +182,17 @@ void analyze_weights(const AnalyzeOptions& options) {
   report["with_bias"] = measure.with_bias;
   report["layers"] = nlohmann::json::array();
   std::vector<LayerMeasures> all;
-  fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", "tensor", "shape",
-             "M", "d", "|cos|", "orient", "lines", "negl", "eff.rank", "norm");
+  if (!options.quiet)
+    fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", "tensor",
+               "shape", "M", "d", "|cos|", "orient", "lines", "negl", "eff.rank", "norm");
   for (const auto& layer : layers) {
     const LayerMeasures m = measure_layer(layer, nullptr, measure, nullptr);
     const KernelMeasures& k = m.kernels;
-    fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", layer.layer,
-               shape_string(layer.shape), k.kernels, k.kernel_size, cell(k.mean_abs_cos),
-               k.n_orientations, k.n_lines, k.n_negligible, cell(k.effective_rank, "{:.3f}"),
-               cell(m.norm, "{:.4g}"));
+    if (!options.quiet)
+      fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", layer.layer,
+                 shape_string(layer.shape), k.kernels, k.kernel_size, cell(k.mean_abs_cos),
+                 k.n_orientations, k.n_lines, k.n_negligible, cell(k.effective_rank, "{:.3f}"),
+                 cell(m.norm, "{:.4g}"));
     nlohmann::json entry = measures_json(m);
     entry["shape"] = layer.shape;
     entry.erase("rd");
@@ -152,10 +203,12 @@ void analyze_weights(const AnalyzeOptions& options) {
   }
   if (!options.cosines.empty()) write_cosines(options.cosines, all);
   report["skipped"] = skipped;
-  for (const auto& s : skipped) fmt::print("skipped {}\n", s);
+  report["unmeasurable"] = unmeasurable;
+  if (!options.quiet)
+    for (const auto& s : skipped) fmt::print("skipped {}\n", s);
   if (!options.out.empty()) {
     write_file_atomic(options.out, report.dump(2) + "\n");
-    fmt::print("-> {}\n", options.out);
+    if (!options.quiet) fmt::print("-> {}\n", options.out);
   }
 }
 
@@ -198,10 +251,18 @@ void add_analyze_command(CLI::App& app) {
       fail_input(
           "--out and --cosines go with --weights; a run's analysis goes into the run "
           "directory");
-    if (!options->run.empty())
-      analyze_run(*options);
-    else
-      analyze_weights(*options);
+    try {
+      if (!options->run.empty())
+        analyze_run(*options);
+      else
+        analyze_weights(*options);
+    } catch (const fs::filesystem_error& e) {
+      // A path the system refuses (too long, not permitted) is the user's input, not a bug.
+      fail_io("cannot read {}: {}",
+              e.path1().empty() ? (options->run.empty() ? options->weights : options->run)
+                                : e.path1().string(),
+              e.code().message());
+    }
   });
 }
 
