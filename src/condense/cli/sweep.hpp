@@ -86,6 +86,8 @@ struct Sweep {
   std::vector<SweepRun> runs;
   std::vector<SweepFigure> figures;
   bool run_reports = true;
+  // Keys set that have no effect on the runs (series_warnings); print_plan shows them.
+  std::vector<std::string> warnings;
 };
 
 struct SweepOptions {
@@ -138,8 +140,8 @@ struct SweepPlan {
 };
 SweepPlan plan_sweep(const Sweep& sweep, const std::filesystem::path& out, int shard, int shards);
 
-// Prints "condense: sweep "<title>"<where>: N runs: F finished already, I with invalid settings,
-// P to train on <how>", then each invalid run's error.
+// Prints the sweep's warnings, "condense: sweep "<title>"<where>: N runs: F finished already, I
+// with invalid settings, P to train on <how>", then each invalid run's error.
 void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
                 const std::string& how);
 
