@@ -523,8 +523,12 @@ SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int sha
   for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
     if (int(i % std::size_t(shards)) != shard) continue;
     ++plan.runs;
-    if (!sweep.runs[i].config) plan.invalid.push_back(i);
-    else if (sweep_run_done(sweep, i, out)) ++plan.finished;
+    if (!sweep.runs[i].config) {
+      plan.invalid.push_back(i);
+      // Recorded like any failed run's error, for the table and for whoever reads errors/.
+      make_directories(out / "errors");
+      write_file_atomic(error_file(out, sweep.runs[i].name), sweep.runs[i].error + "\n");
+    } else if (sweep_run_done(sweep, i, out)) ++plan.finished;
     else plan.pending.push_back(i);
   }
   return plan;

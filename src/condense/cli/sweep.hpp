@@ -133,7 +133,8 @@ int train_sweep_run(const Sweep& sweep, std::size_t index, const std::filesystem
 std::string recorded_error(const std::filesystem::path& out, const std::string& name);
 
 // What is left of a sweep for this process: its shard's runs, split into those to train, those
-// finished already and those whose settings are invalid (failed without training).
+// finished already and those whose settings are invalid (failed without training). An invalid
+// run's error goes to OUT/errors/<run>.txt like any failure's.
 struct SweepPlan {
   std::vector<std::size_t> pending, invalid;
   int runs = 0, finished = 0;
