@@ -356,6 +356,49 @@ values = [-1, 0.01]
 // ---------------------------------------------------------------------------------------------
 // Running sweeps.
 
+// A run whose value the config rejects is recorded like any failed run: OUT/errors/<run>.txt with
+// every line of the config's message, a failed row, and the other runs train; in shards too.
+TEST(Sweep, AnInvalidValueGetsItsErrorFileLikeAnyFailedRun) {
+  const fs::path dir = scratch("invalid_errors");
+  const fs::path file = write_sweep(dir, R"(
+[sweep]
+run_reports = false
+[[sweep.axes]]
+key = "train.lr"
+values = [-1, 0.01]
+[[sweep.axes]]
+key = "train.momentum"
+values = [0.5, 0]
+zip = "train.lr"
+)");
+  const std::string expected =
+      "the config has 2 errors:\n  " + file.string() +
+      " (axis train.lr): train.lr must be a positive number, got -1\n  " + file.string() +
+      " (axis train.momentum): train.momentum must be 0 for optimizer gd (use sgd for momentum), "
+      "got 0.5\n";
+  const std::vector<std::string> shardings = {"", " --shard 0/2", " --shard 1/2"};
+  for (std::size_t i = 0; i < shardings.size(); ++i) {
+    const std::string& shards = shardings[i];
+    const fs::path out = dir / ("out" + std::to_string(i));
+    const auto r = run("sweep " + file.string() + " --quiet --threads 1" + shards + " --out " +
+                       out.string());
+    const bool holds_it = shards != " --shard 1/2";  // run 0 is the invalid one
+    EXPECT_EQ(r.code, holds_it ? 3 : 0) << shards << r.output;
+    const fs::path errors = out / "errors" / "lr=-1_momentum=0.5.txt";
+    ASSERT_EQ(fs::exists(errors), holds_it) << shards;
+    if (holds_it) {
+      EXPECT_EQ(condense::read_file(errors), expected) << shards;
+    }
+    EXPECT_FALSE(fs::exists(out / "lr=-1_momentum=0.5")) << shards;
+    EXPECT_EQ(fs::exists(out / "lr=0.01_momentum=0" / "summary.json"), shards != " --shard 0/2");
+  }
+  const condense::CsvTable t = table_of(dir / "out0");
+  EXPECT_EQ(cell(t, row_of(t, "lr=-1_momentum=0.5"), "status"), "failed");
+  EXPECT_THAT(cell(t, row_of(t, "lr=-1_momentum=0.5"), "error"),
+              HasSubstr("train.lr must be a positive number, got -1"));
+  EXPECT_EQ(cell(t, row_of(t, "lr=0.01_momentum=0"), "status"), "completed");
+}
+
 // Local workers: completed, failed (bad value) and diverged runs are recorded; the table, the
 // phase diagrams and the page are written; a rerun trains nothing more.
 TEST(Sweep, LocalWorkersRecordEveryOutcomeAndRerunSkipsFinishedRuns) {

@@ -22,6 +22,7 @@
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
+#include "condense/rundir/snapshot_index.hpp"
 
 namespace condense {
 
@@ -61,83 +62,21 @@ std::string cell(double value, const char* format = "{:.4f}") {
   return std::isfinite(value) ? fmt::format(fmt::runtime(format), value) : std::string("-");
 }
 
-// Paths in index.csv name folders of RUN/snapshots/; condense writes "step_<k>".
-constexpr std::size_t kMaxIndexPath = 255;
-
-// The snapshot folder of one row of index.csv, checked to stay inside RUN/snapshots.
-fs::path snapshot_folder(const RunDirectory& run, const std::string& text, const std::string& at) {
-  if (text.empty()) fail_input("{}: the path is empty", at);
-  if (text.size() > kMaxIndexPath)
-    fail_input("{}: the path has {} characters; a snapshot folder's name has at most {}", at,
-               text.size(), kMaxIndexPath);
-  for (char c : text)
-    if (static_cast<unsigned char>(c) < 32 || c == 127)
-      fail_input("{}: the path holds a control character", at);
-  const fs::path relative(text);
-  if (relative.is_absolute() || relative.has_root_name())
-    fail_input("{}: the path \"{}\" is absolute; index.csv lists folders inside {}", at, text,
-               run.snapshots().string());
-  for (const auto& part : relative)
-    if (part == "..")
-      fail_input("{}: the path \"{}\" leaves {}; index.csv lists folders inside it", at, text,
-                 run.snapshots().string());
-  return run.snapshots() / relative;
-}
-
-// A step: a non-negative integer, all of the field.
-long snapshot_step(const std::string& text, const std::string& at) {
-  long step = -1;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), step);
-  if (error == std::errc::result_out_of_range)
-    fail_input("{}: the step \"{}\" is too large", at, text);
-  if (error != std::errc() || end != text.data() + text.size() || text.empty() || step < 0)
-    fail_input("{}: the step \"{}\" is not a non-negative integer", at, text);
-  return step;
-}
-
-// The snapshot steps and folders listed in RUN/snapshots/index.csv, steps increasing.
-std::vector<std::pair<long, fs::path>> snapshot_index(const RunDirectory& run) {
-  const fs::path index = run.snapshot_index();
-  std::error_code error;
-  if (!fs::exists(index, error))
-    fail_input("{} is missing: the run has no snapshots to analyze", index.string());
-  std::istringstream in(read_file(index));
-  std::string line;
-  std::getline(in, line);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line != "step,path")
-    fail_input("{}: the header is \"{}\", expected \"step,path\"", index.string(),
-               line.substr(0, 80));
-  std::vector<std::pair<long, fs::path>> snapshots;
-  for (long number = 2; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const std::string at = fmt::format("{}, line {}", index.string(), number);
-    const auto comma = line.find(',');
-    if (comma == std::string::npos)
-      fail_input("{}: malformed row \"{}\", expected step,path", at, line.substr(0, 80));
-    const long step = snapshot_step(line.substr(0, comma), at);
-    if (!snapshots.empty() && step <= snapshots.back().first)
-      fail_input("{}: step {} follows step {}; steps in index.csv increase", at, step,
-                 snapshots.back().first);
-    snapshots.emplace_back(step, snapshot_folder(run, line.substr(comma + 1), at));
-  }
-  return snapshots;
-}
-
 void analyze_run(const AnalyzeOptions& options) {
   const RunDirectory run{options.run};
   if (!fs::exists(run.config()))
     fail_input("{} is not a run directory: {} is missing", options.run, run.config().string());
   const RunConfig config = load_config_text(read_file(run.config()), run.config().string(), {});
   const MeasureOptions measure = resolve_options(options, measure_options(config.track));
-  const auto snapshots = snapshot_index(run);
+  std::error_code error;
+  if (!fs::exists(run.snapshot_index(), error))
+    fail_input("{} is missing: the run has no snapshots to analyze", run.snapshot_index().string());
+  const auto snapshots = read_snapshot_index(run.snapshots());
 
   CondensationRecorder recorder(run, measure, options.quiet);
   // RD is measured against step 0 even when the index starts later.
   recorder.read_initial();
   for (const auto& [step, directory] : snapshots) {
-    std::error_code error;
     if (!fs::is_directory(directory, error))
       fail_input("{} is listed in {} but missing", directory.string(),
                  run.snapshot_index().string());
@@ -151,7 +90,7 @@ void analyze_run(const AnalyzeOptions& options) {
   fmt::print("{:>8}  {:<10} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10} {:>10} {:>7}\n", "step", "layer",
              "|cos|", "orient", "lines", "negl", "eff.rank", "norm", "rd", "align");
   for (const auto& r : recorder.analysis().rows())
-    if (!snapshots.empty() && r.step == snapshots.back().first)
+    if (!snapshots.empty() && r.step == snapshots.back().step)
       fmt::print("{:>8}  {:<10} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10} {:>10} {:>7}\n", r.step,
                  r.layer, cell(r.mean_abs_cos), r.n_orientations, r.n_lines, r.n_negligible,
                  cell(r.effective_rank, "{:.3f}"), cell(r.norm, "{:.4g}"), cell(r.rd, "{:.4g}"),

@@ -18,7 +18,10 @@ void add_config_command(CLI::App& app) {
   command->add_flag("--markdown", *markdown, "Print the key list as a Markdown table");
   command->callback([=] {
     if (!file->empty() || !overrides->empty()) {
-      fmt::print("{}", to_toml(load_config(*file, *overrides)));
+      const LoadedConfig loaded = load_config_and_warnings(*file, *overrides);
+      for (const auto& warning : loaded.warnings)
+        fmt::print(stderr, "condense: warning: {}\n", warning);
+      fmt::print("{}", to_toml(loaded.config));
       return;
     }
     if (*markdown) {

@@ -127,6 +127,7 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
                "their settings",
                file.string());
   std::set<std::string> names;
+  std::vector<LoadedConfig> loaded_runs;
   for (const auto& item : *runs) {
     const toml::table* entry = item.as_table();
     if (!entry) fail_input("{}: experiment.runs entries must be tables", where(file, item));
@@ -145,8 +146,10 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
     std::vector<ConfigAssignment> settings = assignments_at(file, *entry, "set", "run " + run.label);
     if (options.quick) settings.insert(settings.end(), quick.begin(), quick.end());
     try {
-      run.config = load_config_text(text, file.string(), {"experiment"}, settings,
-                                    options.overrides);
+      LoadedConfig loaded = load_config_text_and_warnings(text, file.string(), {"experiment"},
+                                                          settings, options.overrides);
+      run.config = loaded.config;
+      loaded_runs.push_back(std::move(loaded));
     } catch (const InputError& e) {
       // Errors of the merged config ("config: ...") do not say which run they are about.
       const std::string what = e.what();
@@ -155,6 +158,7 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
     }
     experiment.runs.push_back(std::move(run));
   }
+  experiment.warnings = series_warnings(loaded_runs);
   for (std::size_t i = 0; i < experiment.comparisons.size(); ++i)
     for (const auto& label : experiment.comparisons[i].runs)
       if (std::none_of(experiment.runs.begin(), experiment.runs.end(),

@@ -45,6 +45,7 @@ struct Experiment {
   std::string title, description;
   std::vector<ExperimentComparison> comparisons;
   std::vector<ExperimentRun> runs;
+  std::vector<std::string> warnings;  // keys set that have no effect (series_warnings)
 };
 
 struct ExperimentOptions {

@@ -33,6 +33,9 @@ void add_run_command(CLI::App& app) {
   command->add_flag("--quiet", options->quiet, "No progress output from the runs");
   command->callback([options] {
     const Experiment experiment = load_experiment(options->file, options->experiment);
+    if (!options->quiet)
+      for (const auto& warning : experiment.warnings)
+        fmt::print(stderr, "condense: warning: {}\n", warning);
     fs::path out = options->out;
     if (out.empty())
       out = fs::path("runs") /

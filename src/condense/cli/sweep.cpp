@@ -366,6 +366,7 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
   std::size_t total = 1;
   for (std::size_t a : dims) total *= sweep.axes[a].values.size();
   std::set<std::string> names;
+  std::vector<LoadedConfig> loaded_runs;
   for (std::size_t r = 0; r < total; ++r) {
     SweepRun run;
     run.value.assign(sweep.axes.size(), 0);
@@ -389,15 +390,20 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
       fail_input("{}: two runs would share the folder {}; give the axes distinct values or names",
                  file.string(), run.name);
     try {
-      run.config = load_config_text(text, file.string(), {"sweep"}, settings, options.overrides);
+      LoadedConfig loaded = load_config_text_and_warnings(text, file.string(), {"sweep"}, settings,
+                                                          options.overrides);
+      run.config = loaded.config;
+      loaded_runs.push_back(std::move(loaded));
     } catch (const InputError& e) {
       run.error = e.what();
     }
     sweep.runs.push_back(std::move(run));
   }
+  sweep.warnings = series_warnings(loaded_runs);
   // An unknown key or bad value in the shared part fails every run: say it once, up front.
   if (std::none_of(sweep.runs.begin(), sweep.runs.end(), [](const SweepRun& r) { return r.config.has_value(); }))
-    fail_input("no run of the sweep has a valid config; the first: {}", sweep.runs.front().error);
+    fail_input("no run of the sweep has a valid config; the first ({}): {}", sweep.runs.front().name,
+               sweep.runs.front().error);
 
   // Figures.
   if (const toml::node* node = spec->get("figures")) {
@@ -517,8 +523,12 @@ SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int sha
   for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
     if (int(i % std::size_t(shards)) != shard) continue;
     ++plan.runs;
-    if (!sweep.runs[i].config) plan.invalid.push_back(i);
-    else if (sweep_run_done(sweep, i, out)) ++plan.finished;
+    if (!sweep.runs[i].config) {
+      plan.invalid.push_back(i);
+      // Recorded like any failed run's error, for the table and for whoever reads errors/.
+      make_directories(out / "errors");
+      write_file_atomic(error_file(out, sweep.runs[i].name), sweep.runs[i].error + "\n");
+    } else if (sweep_run_done(sweep, i, out)) ++plan.finished;
     else plan.pending.push_back(i);
   }
   return plan;
@@ -526,6 +536,7 @@ SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int sha
 
 void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
                 const std::string& how) {
+  for (const auto& warning : sweep.warnings) fmt::print(stderr, "condense: warning: {}\n", warning);
   fmt::print(stderr, "condense: sweep \"{}\"{}: {} runs: {} finished already, {} with invalid "
              "settings, {} to train on {}\n",
              sweep.title, where, plan.runs, plan.finished, plan.invalid.size(), plan.pending.size(),

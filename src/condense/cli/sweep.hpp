@@ -86,6 +86,8 @@ struct Sweep {
   std::vector<SweepRun> runs;
   std::vector<SweepFigure> figures;
   bool run_reports = true;
+  // Keys set that have no effect on the runs (series_warnings); print_plan shows them.
+  std::vector<std::string> warnings;
 };
 
 struct SweepOptions {
@@ -131,15 +133,16 @@ int train_sweep_run(const Sweep& sweep, std::size_t index, const std::filesystem
 std::string recorded_error(const std::filesystem::path& out, const std::string& name);
 
 // What is left of a sweep for this process: its shard's runs, split into those to train, those
-// finished already and those whose settings are invalid (failed without training).
+// finished already and those whose settings are invalid (failed without training). An invalid
+// run's error goes to OUT/errors/<run>.txt like any failure's.
 struct SweepPlan {
   std::vector<std::size_t> pending, invalid;
   int runs = 0, finished = 0;
 };
 SweepPlan plan_sweep(const Sweep& sweep, const std::filesystem::path& out, int shard, int shards);
 
-// Prints "condense: sweep "<title>"<where>: N runs: F finished already, I with invalid settings,
-// P to train on <how>", then each invalid run's error.
+// Prints the sweep's warnings, "condense: sweep "<title>"<where>: N runs: F finished already, I
+// with invalid settings, P to train on <how>", then each invalid run's error.
 void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
                 const std::string& how);
 

@@ -37,13 +37,31 @@ std::pair<int, int> parse_shard(const std::string& text) {
   return {shard, shards};
 }
 
+// The most runs or threads of a machine condense plans for (as the config's threads key).
+constexpr int kMaxCount = 1024;
+
+// A whole number from 1 to kMaxCount given to `option`; "" (not given) is 0, the default.
+int parse_count(const std::string& option, const std::string& text, const char* what) {
+  if (text.empty()) return 0;
+  int value = 0;
+  bool ok = false;
+  try {
+    std::size_t used = 0;
+    value = std::stoi(text, &used);
+    ok = used == text.size();
+  } catch (const std::exception&) {
+  }
+  if (!ok || value < 1 || value > kMaxCount)
+    fail_input("{} {}: expected {}, a whole number from 1 to {}", option, text, what, kMaxCount);
+  return value;
+}
+
 }  // namespace
 
 void add_sweep_command(CLI::App& app) {
   struct Options {
-    std::string file, out, shard, worker_run;
+    std::string file, out, shard, worker_run, workers, threads;
     SweepOptions sweep;
-    int workers = 0, threads = 0;
     bool aggregate = false, quiet = false;
   };
   auto options = std::make_shared<Options>();
@@ -60,11 +78,9 @@ void add_sweep_command(CLI::App& app) {
   command->add_option("--out", options->out,
                       "Sweep folder (default: runs/<sweep name>, with _quick for --quick)");
   command->add_option("--workers", options->workers,
-                      "Runs trained at once on this machine (default: one per core)")
-      ->check(CLI::PositiveNumber);
+                      "Runs trained at once on this machine, 1 to 1024 (default: one per core)");
   command->add_option("--threads", options->threads,
-                      "Threads per run (default: the cores shared among the workers)")
-      ->check(CLI::PositiveNumber);
+                      "Threads per run, 1 to 1024 (default: the cores shared among the workers)");
   command->add_option("--shard", options->shard,
                       "Train only shard I of N (0 ≤ I < N): runs i with i % N == I, for job "
                       "arrays; then condense sweep FILE --aggregate");
@@ -75,6 +91,8 @@ void add_sweep_command(CLI::App& app) {
   // Internal: how the sweep starts its worker processes.
   command->add_option("--worker-run", options->worker_run)->group("");
   command->callback([options] {
+    const int workers = parse_count("--workers", options->workers, "the runs trained at once");
+    const int threads = parse_count("--threads", options->threads, "the threads of each run");
     const Sweep sweep = load_sweep(options->file, options->sweep);
     fs::path out = options->out;
     if (out.empty())
@@ -84,7 +102,7 @@ void add_sweep_command(CLI::App& app) {
     if (!options->worker_run.empty()) {
       for (std::size_t i = 0; i < sweep.runs.size(); ++i)
         if (sweep.runs[i].name == options->worker_run) {
-          const int code = train_sweep_run(sweep, i, out, options->threads, options->quiet);
+          const int code = train_sweep_run(sweep, i, out, threads, options->quiet);
           if (code != 0) throw CommandExit{code};
           return;
         }
@@ -97,8 +115,8 @@ void add_sweep_command(CLI::App& app) {
     }
 
     SweepSchedule schedule;
-    schedule.workers = options->workers;
-    schedule.threads = options->threads;
+    schedule.workers = workers;
+    schedule.threads = threads;
     schedule.quiet = options->quiet;
     if (!options->shard.empty()) std::tie(schedule.shard, schedule.shards) = parse_shard(options->shard);
 

@@ -315,7 +315,7 @@ int train_typed(const RunConfig& config, const std::string& resolved, const RunD
 }
 
 int run_train(const TrainOptions& options) {
-  RunConfig config;
+  LoadedConfig loaded;
   fs::path root;
   if (!options.resume.empty()) {
     if (!options.out.empty())
@@ -332,17 +332,22 @@ int run_train(const TrainOptions& options) {
       fail_input("{} is not a run directory: {} is missing", root.string(), run.config().string());
     // With a config file, the run continues with that file's settings (and --set), which the
     // resume rules then compare with the run's own; without one, the run's own with --set.
-    config = options.config_path.empty()
-                 ? load_config_text(read_file(run.config()), run.config().string(),
-                                    options.overrides)
-                 : load_config(options.config_path, options.overrides);
+    loaded = options.config_path.empty()
+                 ? load_run_config_and_warnings(read_file(run.config()), run.config().string(),
+                                                options.overrides)
+                 : load_config_and_warnings(options.config_path, options.overrides);
   } else {
-    // Without a config file every key keeps its default (condense config lists them).
-    config = load_config(options.config_path, options.overrides);
-    const std::string name =
-        options.config_path.empty() ? "default" : fs::path(options.config_path).stem().string();
-    root = !options.out.empty() ? fs::path(options.out) : fs::path("runs") / name;
+    if (options.config_path.empty())
+      fail_input("train needs a config file, e.g. condense train configs/quickstart.toml (condense "
+                 "config lists every key), or --resume RUN to continue a run");
+    loaded = load_config_and_warnings(options.config_path, options.overrides);
+    root = !options.out.empty() ? fs::path(options.out)
+                                : fs::path("runs") / fs::path(options.config_path).stem();
   }
+  if (!options.quiet)
+    for (const auto& warning : loaded.warnings)
+      fmt::print(stderr, "condense: warning: {}\n", warning);
+  const RunConfig& config = loaded.config;
   TrainRequest request;
   request.root = root;
   request.resume = !options.resume.empty();
@@ -408,7 +413,8 @@ void add_train_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "train", "Train a network described by a TOML config and write a run directory.\n"
                "Every key and its default: condense config");
-  command->add_option("CONFIG", options->config_path, "The run's TOML config");
+  command->add_option("CONFIG", options->config_path,
+                      "The run's TOML config (required unless --resume)");
   command->add_option("--set", options->overrides,
                       "Override a key (repeatable): --set init.std=1e-8 --set model.activation=relu")
       ->allow_extra_args(false);

@@ -66,7 +66,7 @@ const std::vector<KeyDoc>& config_keys() {
       {"train.eps", "1e-8", "adam: ε."},
       {"train.weight_decay", "0.0", "L2 weight decay λ (added to the gradient)."},
       {"train.batch_size", "0", "Mini-batch size; 0 = full batch."},
-      {"train.steps", "1000", "Optimizer steps (ignored when epochs > 0)."},
+      {"train.steps", "1000", "Optimizer steps, at least 1 (ignored when epochs > 0)."},
       {"train.epochs", "0", "If > 0: train for this many passes over the training set."},
       {"train.schedule", "\"constant\"", "Learning-rate schedule: constant, step or cosine."},
       {"train.step_size", "1000", "step schedule: steps between decays."},

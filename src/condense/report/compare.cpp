@@ -67,6 +67,27 @@ std::string layer_for(const RunData& run, const CompareOptions& options) {
                             : run.layers.front();
 }
 
+// --layer names a layer some run has, for a metric measured per layer.
+void check_layer(const CompareOptions& options, const std::vector<RunData>& runs, bool analysis) {
+  if (!analysis)
+    fail_input("--layer {}: {} is not measured per layer; --layer goes with {}", options.layer,
+               options.metric, fmt::join(kAnalysisMetrics, ", "));
+  std::vector<std::string> layers;
+  for (const RunData& run : runs) {
+    std::vector<std::string> of_run = run.layers;
+    for (const auto& row : run.analysis) of_run.push_back(row.layer);
+    for (const auto& layer : of_run)
+      if (std::find(layers.begin(), layers.end(), layer) == layers.end()) layers.push_back(layer);
+  }
+  if (std::find(layers.begin(), layers.end(), options.layer) != layers.end()) return;
+  if (layers.empty())
+    fail_input("--layer {}: no run has a measured layer (analysis.csv); condense analyze RUN "
+               "measures a run",
+               options.layer);
+  fail_input("--layer {}: no run has a layer {}; the runs have {}", options.layer, options.layer,
+             fmt::join(layers, ", "));
+}
+
 }  // namespace
 
 const std::vector<std::string>& comparable_metrics() {
@@ -91,9 +112,10 @@ CompareResult write_comparison(const CompareOptions& options) {
   CompareResult result;
   std::vector<RunData> runs;
   for (const auto& path : options.runs) runs.push_back(load_run(path));
+  const bool analysis = is_analysis_metric(options.metric);
+  if (!options.layer.empty()) check_layer(options, runs, analysis);
   make_directories(options.out / "data");
 
-  const bool analysis = is_analysis_metric(options.metric);
   const bool log_y = options.metric == "rd" || options.metric == "norm" ||
                      options.metric.find("loss") != std::string::npos;
   std::string plot, summary = "label,run,layer,final_step,final,min,max\n";

@@ -26,7 +26,8 @@ std::vector<SnapshotEntry> read_snapshot_index(const std::filesystem::path& snap
   std::vector<SnapshotEntry> entries;
   parse_rows(table, on_damage, [&](std::size_t r) {
     const long step = table.integer(r, 0);
-    if (step < 0 || (!entries.empty() && step <= entries.back().step))
+    if (step < 0) fail_input("{}: step {} is negative", table.where(r), step);
+    if (!entries.empty() && step <= entries.back().step)
       fail_input("{}: step {} does not follow step {}: the steps must increase from 0",
                  table.where(r), step, entries.empty() ? 0 : entries.back().step);
     const std::string& path = table.rows[r][1];

@@ -1,0 +1,109 @@
+// The resolved config written out as TOML: every key, enough to rerun exactly.
+#include <toml++/toml.h>
+
+#include <sstream>
+
+#include "condense/config/config.hpp"
+
+namespace condense {
+
+std::string to_toml(const RunConfig& c) {
+  auto list = [](const auto& values) {
+    toml::array array;
+    for (const auto& v : values) array.push_back(v);
+    return array;
+  };
+  toml::table data{
+      {"dataset", dataset_name(c.data.dataset)},
+      {"path", c.data.path},
+      {"train_size", c.data.train_size},
+      {"test_size", c.data.test_size},
+      {"subset", subset_name(c.data.subset)},
+      {"classes", list(c.data.classes)},
+      {"normalize", normalize_name(c.data.normalize)},
+      {"target", target_name(c.data.target)},
+      {"positive_classes", list(c.data.positive_classes)},
+      {"sin_dim", c.data.sin.dim},
+      {"sin_amplitude", c.data.sin.amplitude},
+      {"sin_frequency", c.data.sin.frequency},
+      {"sin_phase", c.data.sin.phase},
+      {"sin_low", c.data.sin.low},
+      {"sin_high", c.data.sin.high},
+      {"gaussian_shape", toml::array{c.data.gaussian.shape.channels, c.data.gaussian.shape.height,
+                                     c.data.gaussian.shape.width}},
+      {"gaussian_classes", c.data.gaussian.classes},
+      {"gaussian_labels", c.data.gaussian.labels},
+  };
+  toml::array conv;
+  for (const auto& layer : c.model.conv)
+    conv.push_back(toml::table{{"channels", layer.channels},
+                               {"kernel", layer.kernel},
+                               {"stride", layer.stride},
+                               {"padding", layer.padding},
+                               {"pool", pooling_name(layer.pool)}});
+  toml::array activations;
+  for (const auto& a : c.model.activations) activations.push_back(a.name());
+  toml::table model{
+      {"conv", conv},
+      {"pool", "none"},
+      {"hidden", list(c.model.hidden)},
+      {"bias", c.model.bias},
+      {"outputs", c.model.outputs},
+      {"residual", c.model.residual},
+  };
+  if (activations.size() == 1) model.insert("activation", c.model.activations[0].name());
+  else model.insert("activation", activations);
+  auto init_table = [](const InitSpec& spec) {
+    return toml::table{{"scheme", init_scheme_name(spec.scheme)},
+                       {"std", spec.std.value_or(1e-4)},
+                       {"gamma", spec.gamma.value_or(0.0)},
+                       {"fan", spec.gamma_fan_out ? "out" : "in"}};
+  };
+  toml::table init = init_table(c.init.all);
+  toml::table layers;
+  for (const auto& [name, spec] : c.init.layers) layers.insert(name, init_table(spec));
+  init.insert("layers", layers);
+  const OptimizerSpec& o = c.train.optimizer;
+  toml::table train{
+      {"loss", loss_name(c.train.loss)},
+      {"optimizer", optimizer_name(o.kind)},
+      {"lr", o.lr},
+      {"momentum", o.momentum},
+      {"dampening", o.dampening},
+      {"nesterov", o.nesterov},
+      {"betas", toml::array{o.beta1, o.beta2}},
+      {"eps", o.eps},
+      {"weight_decay", o.weight_decay},
+      {"batch_size", c.train.batch_size},
+      {"steps", c.train.steps},
+      {"epochs", c.train.epochs},
+      {"schedule", schedule_name(o.schedule.kind)},
+      {"step_size", o.schedule.step_size},
+      {"step_factor", o.schedule.factor},
+      {"min_lr", o.schedule.min_lr},
+      {"eval_every", c.train.eval_every},
+  };
+  toml::table track{
+      {"snapshots", c.track.snapshots},
+      {"per_decade", c.track.per_decade},
+      {"extra_steps", list(c.track.extra_steps)},
+      {"threshold", c.track.threshold},
+      {"negligible", c.track.negligible},
+      {"with_bias", c.track.with_bias},
+      {"evaluate_at_snapshots", c.track.evaluate_at_snapshots},
+      {"save_cosines", c.track.save_cosines},
+  };
+  toml::table root{{"seed", std::int64_t(c.seed)},
+                   {"dtype", dtype_name(c.dtype)},
+                   {"threads", c.threads},
+                   {"data", data},
+                   {"model", model},
+                   {"init", init},
+                   {"train", train},
+                   {"track", track}};
+  std::ostringstream out;
+  out << "# condense run configuration, every key resolved\n" << root << "\n";
+  return out.str();
+}
+
+}  // namespace condense
