@@ -341,6 +341,22 @@ TEST_F(CliTest, TestMetricsAreThoseOfTheRowsStep) {
   EXPECT_NE(rows[2].at(6), rows[3].at(6));
 }
 
+// Between evaluations a mini-batch run has no training loss of the whole split: the progress line
+// shows the mean loss of the epoch's batches so far, and says so, instead of "loss 0".
+TEST_F(CliTest, MiniBatchProgressShowsTheEpochMeanBetweenEvaluations) {
+  const std::string config = write_config("c.toml", kSmallConfig);
+  // On a terminal (script(1) gives the run one) the line is redrawn every quarter second.
+  const Result r = condense_test::run_shell(
+      "script -qec \"" + std::string(CONDENSE_BINARY) + " train " + config +
+      " --no-report --out " + (dir_ / "run").string() +
+      " --set train.batch_size=8 --set train.steps=150000 --set train.eval_every=100000 "
+      "--set track.snapshots=none\" /dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(" (epoch mean)"));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("loss 0 ")));
+  EXPECT_THAT(r.output, HasSubstr("step 150000/150000  loss "));
+}
+
 TEST_F(CliTest, DivergenceStopsWithStep) {
   const std::string config = write_config("c.toml", kSmallConfig);
   const Result r = run("train " + config + " --quiet --set train.lr=1e30 --set init.std=10 --out " +
