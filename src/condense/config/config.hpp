@@ -89,7 +89,8 @@ std::vector<std::string> series_warnings(const std::vector<LoadedConfig>& runs);
 // Throws InputError "<origin>: unknown key <key> (did you mean ...?)" unless `key` can be set.
 void check_config_key(const std::string& key, const std::string& origin);
 
-// The fully resolved config, every key written out: enough to rerun exactly.
+// The fully resolved config, every key written out: enough to rerun exactly. Numbers are written
+// in the shortest form that reads back to the same value (lr = 0.05).
 std::string to_toml(const RunConfig& config);
 
 // Markdown table of every key (docs/config.md is generated from it).

@@ -1,11 +1,94 @@
 // The resolved config written out as TOML: every key, enough to rerun exactly.
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "condense/config/config.hpp"
 
 namespace condense {
+
+namespace {
+
+// A float in the shortest form that reads back to the same double (0.05, not toml++'s
+// 0.050000000000000003), with the decimal point TOML needs.
+std::string float_text(double value) {
+  std::string text = fmt::format("{}", value);
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";  // n: nan, inf
+  return text;
+}
+
+void append_value(std::string& out, const toml::node& node) {
+  if (node.is_floating_point()) {
+    out += float_text(*node.value<double>());
+  } else if (const toml::array* array = node.as_array()) {
+    if (array->empty()) {
+      out += "[]";
+      return;
+    }
+    out += "[ ";
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      if (i > 0) out += ", ";
+      append_value(out, *array->get(i));
+    }
+    out += " ]";
+  } else if (const toml::table* table = node.as_table()) {
+    out += "{ ";
+    bool first = true;
+    for (const auto& [key, value] : *table) {
+      if (!first) out += ", ";
+      first = false;
+      out += std::string(key.str()) + " = ";
+      append_value(out, value);
+    }
+    out += " }";
+  } else {
+    std::ostringstream text;  // strings (quoted as TOML needs), integers, booleans
+    node.visit([&](const auto& v) { text << v; });
+    out += text.str();
+  }
+}
+
+bool is_array_of_tables(const toml::node& node) {
+  const toml::array* array = node.as_array();
+  return array && !array->empty() && array->is_array_of_tables();
+}
+
+// The keys of `table`, then its tables as [path] sections and arrays of tables as [[path]],
+// indented by depth as toml++ lays them out.
+void append_table(std::string& out, const toml::table& table, const std::string& path,
+                  int depth) {
+  const std::string indent(std::size_t(std::max(0, depth - 1)) * 4, ' ');
+  for (const auto& [key, node] : table) {
+    if (node.is_table() || is_array_of_tables(node)) continue;
+    out += indent + std::string(key.str()) + " = ";
+    append_value(out, node);
+    out += "\n";
+  }
+  for (const auto& [key, node] : table) {
+    const std::string name = path.empty() ? std::string(key.str()) : path + "." + std::string(key.str());
+    const std::string sub_indent(std::size_t(depth) * 4, ' ');
+    if (const toml::table* sub = node.as_table()) {
+      out += "\n" + sub_indent + "[" + name + "]\n";
+      append_table(out, *sub, name, depth + 1);
+    } else if (is_array_of_tables(node)) {
+      for (const toml::node& entry : *node.as_array()) {
+        out += "\n" + sub_indent + "[[" + name + "]]\n";
+        append_table(out, *entry.as_table(), name, depth + 1);
+      }
+    }
+  }
+}
+
+std::string toml_text(const toml::table& table) {
+  std::string out;
+  append_table(out, table, "", 0);
+  return out;
+}
+
+}  // namespace
 
 std::string to_toml(const RunConfig& c) {
   auto list = [](const auto& values) {
@@ -101,9 +184,7 @@ std::string to_toml(const RunConfig& c) {
                    {"init", init},
                    {"train", train},
                    {"track", track}};
-  std::ostringstream out;
-  out << "# condense run configuration, every key resolved\n" << root << "\n";
-  return out.str();
+  return "# condense run configuration, every key resolved\n" + toml_text(root);
 }
 
 }  // namespace condense
