@@ -220,6 +220,16 @@ TEST(CliInput, SweepWorkersAndThreadsAreCountsInRange) {
   }
 }
 
+TEST(CliInput, BenchCountsAreInRange) {
+  for (const std::string arguments :
+       {"--steps 0", "--repeats 0", "--warmup -1", "--threads 0", "--threads 100000"}) {
+    const auto r = run("bench --workload W1 " + arguments);
+    EXPECT_EQ(r.code, 2) << arguments << r.output;
+    EXPECT_THAT(r.output, HasSubstr("not in range")) << arguments;
+    EXPECT_THAT(r.output, Not(HasSubstr("1797693"))) << arguments;
+  }
+}
+
 TEST(CliInput, CompareLayerNamesALayerOfTheRuns) {
   const fs::path dir = scratch("compare");
   const fs::path config = write(dir, "small.toml", kSmall);

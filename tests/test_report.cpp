@@ -237,6 +237,27 @@ TEST_F(Report, MissingFilesAreNamedAndTheRestIsShown) {
   EXPECT_THAT(html, HasSubstr("id=\"step-slider\""));
 }
 
+// summary.json is read field by field: a damaged one is named, and the rest of the run is shown.
+TEST_F(Report, ADamagedSummaryIsNamedByField) {
+  const fs::path run = copy_of(trained("base"), "damaged_summary");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[1, 2]", "summary.json is [1,2], expected a JSON object"},
+      {R"({"status": 3})", "summary.json: \"status\" is 3, expected a string"},
+      {R"({"status": "done"})", "summary.json: \"status\" is \"done\", expected \"completed\""},
+      {R"({"status": "diverged", "message": 7})", "summary.json: \"message\" is 7, expected a string"},
+      {R"({"status": "completed", "steps": "many"})", "\"steps\" is \"many\", expected an integer"},
+      {std::string(100000, '[') + std::string(100000, ']'), "nests more than 32 levels deep"},
+  };
+  for (const auto& [text, expected] : cases) {
+    condense::write_file_atomic(run / "summary.json", text);
+    const auto r = condense_test::run("report " + run.string() + " --no-pdf");
+    EXPECT_EQ(r.code, 0) << r.output.substr(0, 2000);
+    EXPECT_THAT(r.output, HasSubstr("summary.json could not be read")) << text.substr(0, 40);
+    EXPECT_THAT(r.output, HasSubstr(expected)) << text.substr(0, 40);
+    EXPECT_TRUE(fs::exists(run / "figures" / "heatmaps_conv1.png"));
+  }
+}
+
 TEST_F(Report, NotARunDirectory) {
   const fs::path empty = root_ / "empty";
   fs::create_directories(empty);

@@ -574,7 +574,7 @@ values = [0.01, 0.02, 0.03]
   EXPECT_THAT(condense::read_file(bg.log), HasSubstr("stopping the sweep"));
   int interrupted = 0;
   for (const char* name : {"lr=0.01", "lr=0.02"})
-    interrupted += condense::run_status(out / name) == "interrupted";
+    interrupted += condense::recorded_status(out / name) == condense::RunStatus::interrupted;
   EXPECT_EQ(interrupted, 2);
   EXPECT_FALSE(fs::exists(out / "lr=0.03"));  // never started
 

@@ -15,6 +15,7 @@
 #include "condense/analysis/weight_tensors.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
+#include "condense/core/json_file.hpp"
 #include "condense/core/npy.hpp"
 
 namespace condense {
@@ -55,27 +56,11 @@ std::string excerpt(const nlohmann::json& value) {
 }
 
 void check_nesting(std::string_view text, const std::string& file) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxNesting)
-        fail_input(
-            "{}: the safetensors header nests JSON more than {} levels deep (at byte {} of the "
-            "header); a safetensors header nests 3 levels: {{name: {{\"shape\": [...]}}}}",
-            file, kMaxNesting, i);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
+  if (const std::size_t at = json_nesting_beyond(text, kMaxNesting); at != std::string_view::npos)
+    fail_input(
+        "{}: the safetensors header nests JSON more than {} levels deep (at byte {} of the "
+        "header); a safetensors header nests 3 levels: {{name: {{\"shape\": [...]}}}}",
+        file, kMaxNesting, at);
 }
 
 struct Entry {

@@ -197,14 +197,17 @@ void add_bench_command(CLI::App& app) {
       "bench", "Time full-batch training steps of a benchmark workload; prints one JSON line");
   bench->add_option("--workload", options->workload, "W1, W2, W3 or W4 (train/workloads.hpp)")
       ->required();
-  bench->add_option("--steps", options->steps, "Timed steps per repeat")
-      ->check(CLI::PositiveNumber);
-  bench->add_option("--repeats", options->repeats, "Repeats; the median is reported")
-      ->check(CLI::PositiveNumber);
-  bench->add_option("--warmup", options->warmup, "Untimed steps before the first repeat")
-      ->check(CLI::NonNegativeNumber);
+  // Ranges rather than CLI11's PositiveNumber, whose message prints the largest double in full.
+  bench->add_option("--steps", options->steps, "Timed steps per repeat, 1 to 1000000")
+      ->check(CLI::Range(1, 1'000'000));
+  bench->add_option("--repeats", options->repeats, "Repeats, 1 to 1000; the median is reported")
+      ->check(CLI::Range(1, 1000));
+  bench->add_option("--warmup", options->warmup,
+                    "Untimed steps before the first repeat, 0 to 1000000")
+      ->check(CLI::Range(0, 1'000'000));
   bench->add_option("--dtype", options->dtype, "float32 or float64 (default: the workload's)");
-  bench->add_option("--threads", options->threads, "OpenMP threads")->check(CLI::PositiveNumber);
+  bench->add_option("--threads", options->threads, "OpenMP threads, 1 to 1024")
+      ->check(CLI::Range(1, 1024));
   bench->callback([options] {
     Workload workload = workload_by_name(options->workload);
     if (!options->dtype.empty()) workload.dtype = parse_dtype(options->dtype);

@@ -12,6 +12,7 @@
 
 #include "condense/cli/commands.hpp"
 #include "condense/cli/run_table.hpp"
+#include "condense/rundir/summary.hpp"
 #include "condense/cli/toml_input.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -180,12 +181,13 @@ ExperimentOutcome run_experiment(const Experiment& experiment, const fs::path& o
     request.quiet = quiet;
     const RunDirectory directory{request.root};
     const bool same = same_settings(request.root, run.config);
-    const std::string status = same ? run_status(request.root) : "";
+    const std::optional<RunStatus> status =
+        same ? recorded_status(request.root) : std::nullopt;
     const std::string head = fmt::format("[{}/{}] {}", i + 1, experiment.runs.size(), run.label);
-    if (status == "completed" || status == "diverged") {
-      fmt::print(stderr, "condense: {}: {} already ({}); kept\n", head, status,
+    if (status && status != RunStatus::interrupted) {
+      fmt::print(stderr, "condense: {}: {} already ({}); kept\n", head, status_name(*status),
                  request.root.string());
-      if (status == "diverged") {
+      if (status == RunStatus::diverged) {
         errors[i] = "diverged";
         ++outcome.failed;
       }

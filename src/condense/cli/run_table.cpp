@@ -31,12 +31,10 @@ const std::vector<std::string>& layer_measures() {
 RunRow run_row(const RunData& run) {
   RunRow row;
   row.emplace_back("status", run.status());
-  const nlohmann::json summary = run.summary.value_or(nlohmann::json::object());
-  row.emplace_back("steps", summary.contains("steps") ? summary["steps"].dump() : "");
-  row.emplace_back("training_seconds", summary.contains("training_seconds")
-                                           ? number(summary["training_seconds"].get<double>(),
-                                                    "{:.2f}")
-                                           : "");
+  const RunSummary summary = run.summary.value_or(RunSummary{});
+  row.emplace_back("steps", summary.steps ? std::to_string(*summary.steps) : "");
+  row.emplace_back("training_seconds",
+                   summary.training_seconds ? number(*summary.training_seconds, "{:.2f}") : "");
   const MetricsRow* last = run.metrics.empty() ? nullptr : &run.metrics.back();
   const std::pair<const char*, double MetricsRow::*> finals[] = {
       {"train_loss", &MetricsRow::train_loss}, {"train_acc", &MetricsRow::train_acc},
@@ -167,14 +165,5 @@ bool same_settings(const fs::path& root, const RunConfig& config) {
   }
 }
 
-std::string run_status(const fs::path& root) {
-  const fs::path summary = root / "summary.json";
-  if (!fs::exists(summary)) return "";
-  try {
-    return nlohmann::json::parse(read_file(summary)).value("status", "");
-  } catch (const std::exception&) {
-    return "";
-  }
-}
 
 }  // namespace condense

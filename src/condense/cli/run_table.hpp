@@ -45,8 +45,4 @@ std::string folder_name(const std::string& label);
 // thread count does not count (results do not depend on it).
 bool same_settings(const std::filesystem::path& root, const RunConfig& config);
 
-// What a run directory holds according to its summary.json: "completed", "diverged",
-// "interrupted", or "" when there is none (or it cannot be read). Cheaper than load_run.
-std::string run_status(const std::filesystem::path& root);
-
 }  // namespace condense

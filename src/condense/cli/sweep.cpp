@@ -1,4 +1,5 @@
 #include "condense/cli/sweep.hpp"
+#include "condense/rundir/summary.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -514,8 +515,8 @@ bool sweep_run_done(const Sweep& sweep, std::size_t index, const fs::path& out) 
   const SweepRun& run = sweep.runs[index];
   if (!run.config) return false;
   const fs::path root = out / run.name;
-  const std::string status = run_status(root);
-  return (status == "completed" || status == "diverged") && same_settings(root, *run.config);
+  const std::optional<RunStatus> status = recorded_status(root);
+  return status && status != RunStatus::interrupted && same_settings(root, *run.config);
 }
 
 SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int shards) {

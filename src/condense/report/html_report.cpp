@@ -79,15 +79,12 @@ std::string summary_table(const RunData& run) {
   row("run", escape(run.root.string()));
   row("status", escape(run.status()));
   if (run.summary) {
-    const auto& s = *run.summary;
-    if (s.contains("data") && s["data"].is_string())
-      row("data", escape(s["data"].get<std::string>()));
-    if (s.contains("steps")) row("steps", escape(s["steps"].dump()));
-    if (s.contains("dtype") && s["dtype"].is_string())
-      row("dtype", escape(s["dtype"].get<std::string>()));
-    if (s.contains("parameters")) row("parameters", escape(s["parameters"].dump()));
-    if (s.contains("training_seconds") && s["training_seconds"].is_number())
-      row("training time", fmt::format("{:.1f} s", s["training_seconds"].get<double>()));
+    const RunSummary& s = *run.summary;
+    if (!s.data.empty()) row("data", escape(s.data));
+    if (s.steps) row("steps", std::to_string(*s.steps));
+    if (!s.dtype.empty()) row("dtype", escape(s.dtype));
+    if (s.parameters) row("parameters", std::to_string(*s.parameters));
+    if (s.training_seconds) row("training time", fmt::format("{:.1f} s", *s.training_seconds));
   }
   if (run.prediction && run.prediction->contains("model") &&
       (*run.prediction)["model"].contains("description"))

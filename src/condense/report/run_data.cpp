@@ -96,11 +96,7 @@ std::string RunData::aligned_layer() const {
   return "";
 }
 
-std::string RunData::status() const {
-  if (summary && summary->contains("status") && (*summary)["status"].is_string())
-    return (*summary)["status"].get<std::string>();
-  return "unknown";
-}
+std::string RunData::status() const { return summary ? status_name(summary->status) : "unknown"; }
 
 RunData load_run(const fs::path& root) {
   std::error_code error;
@@ -121,8 +117,7 @@ RunData load_run(const fs::path& root) {
     run.name = fs::absolute(root).lexically_normal().parent_path().filename().string();
   auto& notes = run.notes;
   try_read(dir.config(), notes, [&] { run.config_text = read_file(dir.config()); });
-  try_read(dir.summary(), notes,
-           [&] { run.summary = nlohmann::json::parse(read_file(dir.summary())); });
+  try_read(dir.summary(), notes, [&] { run.summary = read_summary(dir.summary()); });
   // A damaged table is shown up to the damage, which the notes name by file and line.
   auto damaged = [&](const std::string& damage, std::size_t rows) {
     if (!damage.empty())
@@ -151,11 +146,9 @@ RunData load_run(const fs::path& root) {
                                              table.number(r, alignment));
     });
   }
-  if (run.summary && run.status() != "completed")
+  if (run.summary && run.summary->status != RunStatus::completed)
     notes.push_back(fmt::format("the run's status is \"{}\"{}", run.status(),
-                                (*run.summary).value("message", std::string()).empty()
-                                    ? ""
-                                    : ": " + (*run.summary)["message"].get<std::string>()));
+                                run.summary->message.empty() ? "" : ": " + run.summary->message));
 
   run.cosine_steps = step_folders(root / "cosines");
   const bool cosines_off =

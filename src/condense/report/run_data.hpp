@@ -11,6 +11,7 @@
 #include "condense/analysis/records.hpp"
 #include "condense/core/types.hpp"
 #include "condense/rundir/metrics.hpp"
+#include "condense/rundir/summary.hpp"
 
 namespace condense {
 
@@ -27,7 +28,8 @@ struct RunData {
   std::string name;  // the run directory's folder name
 
   std::optional<std::string> config_text;
-  std::optional<nlohmann::json> summary, prediction;
+  std::optional<RunSummary> summary;
+  std::optional<nlohmann::json> prediction;
   std::vector<MetricsRow> metrics;
   std::vector<AnalysisRow> analysis;
   std::vector<std::pair<long, double>> predicted_alignment;  // (step, predicted mean |cos|)
