@@ -15,8 +15,8 @@
 #include <sstream>
 
 #include "condense/analysis/measures.hpp"
-#include "condense/analysis/records.hpp"
-#include "condense/analysis/run_analysis.hpp"
+#include "condense/rundir/analysis_table.hpp"
+#include "condense/pipeline/run_analysis.hpp"
 #include "condense/analysis/weight_tensors.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"

@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "condense/cli/experiment.hpp"
-#include "condense/cli/sweep.hpp"
+#include "condense/series/experiment.hpp"
+#include "condense/series/sweep.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <thread>
 
-#include "condense/cli/sweep.hpp"
+#include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/csv.hpp"
 #include "condense/core/error.hpp"

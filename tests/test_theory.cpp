@@ -15,7 +15,7 @@
 
 #include <fmt/format.h>
 
-#include "condense/cli/prediction.hpp"
+#include "condense/pipeline/run_prediction.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/npy.hpp"
 #include "condense/nn/model.hpp"

@@ -14,10 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "condense/analysis/records.hpp"
+#include "condense/rundir/analysis_table.hpp"
+#include "condense/rundir/cosines.hpp"
 #include "condense/analysis/weight_tensors.hpp"
 #include "condense/cli/commands.hpp"
-#include "condense/cli/condensation_tracking.hpp"
+#include "condense/pipeline/condensation_tracking.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"

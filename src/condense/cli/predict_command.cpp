@@ -7,7 +7,8 @@
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
-#include "condense/cli/prediction.hpp"
+#include "condense/core/error.hpp"
+#include "condense/pipeline/run_prediction.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
 
@@ -32,7 +33,9 @@ void run_predict(const PredictOptions& options) {
   const fs::path out =
       !options.out.empty() ? fs::path(options.out) : fs::path("predictions") / name;
   const Data data = load_data(config.data, config.seed);
-  const Prediction prediction = predict_from_config(config, data);
+  const RunPrediction outcome = predict_run(config, data);
+  if (!outcome.prediction) throw InputError(outcome.why_not);
+  const Prediction& prediction = *outcome.prediction;
   make_directories(out);
   write_prediction_files(prediction, out);
   if (!options.quiet) {

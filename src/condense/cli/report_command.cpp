@@ -8,7 +8,7 @@
 
 #include "condense/cli/commands.hpp"
 #include "condense/core/error.hpp"
-#include "condense/report/report.hpp"
+#include "condense/pipeline/report_run.hpp"
 
 namespace condense {
 
@@ -21,20 +21,6 @@ struct ReportCommandOptions {
 };
 
 }  // namespace
-
-int run_report(const std::filesystem::path& run, const ReportOptions& options, bool quiet) {
-  const ReportResult result = write_report(run, options);
-  if (!quiet) {
-    for (const auto& note : result.notes) fmt::print(stderr, "condense: note: {}\n", note);
-    fmt::print(stderr, "condense: report {} ({} figures in {})\n", result.html.string(),
-               result.figures.size(), (run / "figures").string());
-  }
-  if (!result.failure.empty()) {
-    fmt::print(stderr, "condense: error: {}\n", result.failure);
-    return kExitBadInput;
-  }
-  return 0;
-}
 
 void add_report_command(CLI::App& app) {
   auto options = std::make_shared<ReportCommandOptions>();
@@ -56,8 +42,7 @@ void add_report_command(CLI::App& app) {
     report.figures.steps = options->steps;
     report.figures.log_x = options->log_x;
     report.figures.pdf = !options->no_pdf;
-    const int code = run_report(options->run, report, options->quiet);
-    if (code != 0) throw CommandExit{code};
+    if (!report_run(options->run, report, options->quiet)) throw CommandExit{kExitBadInput};
   });
 }
 

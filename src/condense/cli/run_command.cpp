@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
-#include "condense/cli/experiment.hpp"
+#include "condense/series/experiment.hpp"
 
 namespace condense {
 

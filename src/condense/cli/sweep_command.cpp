@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
-#include "condense/cli/sweep.hpp"
+#include "condense/series/sweep.hpp"
 #include "condense/core/error.hpp"
 
 namespace condense {

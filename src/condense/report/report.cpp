@@ -2,7 +2,7 @@
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
-#include "condense/train/run_directory.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 

@@ -8,7 +8,7 @@
 #include "condense/core/csv.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
-#include "condense/train/run_directory.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 

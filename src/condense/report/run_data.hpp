@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "condense/analysis/records.hpp"
+#include "condense/rundir/analysis_table.hpp"
 #include "condense/core/types.hpp"
 #include "condense/rundir/metrics.hpp"
 #include "condense/rundir/summary.hpp"

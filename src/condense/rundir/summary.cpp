@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
+#include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/json_file.hpp"
 
@@ -14,6 +17,36 @@ const char* status_name(RunStatus status) {
     case RunStatus::diverged: return "diverged";
   }
   return "completed";
+}
+
+void write_summary(const std::filesystem::path& path, const RunSummary& s) {
+  auto metric = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  auto optional = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  const RunProvenance& p = s.provenance;
+  nlohmann::json j;
+  j["status"] = status_name(s.status);
+  j["message"] = s.message;
+  j["config_hash"] = s.config_hash;
+  j["condense_version"] = p.condense_version;
+  j["compiler"] = p.compiler;
+  j["eigen_version"] = p.eigen_version;
+  j["build_flags"] = p.build_flags;
+  j["machine"] = {{"hostname", p.hostname}, {"cpu", p.cpu}, {"threads", p.threads}};
+  j["finished_at"] = p.finished_at;
+  j["dtype"] = s.dtype;
+  j["steps"] = optional(s.steps);
+  j["total_steps"] = optional(s.total_steps);
+  j["training_seconds"] = optional(s.training_seconds);
+  j["analysis_seconds"] = s.analysis_seconds;
+  j["wall_seconds"] = s.wall_seconds;
+  j["parameters"] = optional(s.parameters);
+  j["data"] = s.data;
+  j["final"] = {{"step", s.final.step},
+                {"train_loss", metric(s.final.train_loss)},
+                {"train_acc", metric(s.final.train_acc)},
+                {"test_loss", metric(s.final.test_loss)},
+                {"test_acc", metric(s.final.test_acc)}};
+  write_file_atomic(path, j.dump(2) + "\n");
 }
 
 RunSummary read_summary(const std::filesystem::path& path) {

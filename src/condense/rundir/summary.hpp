@@ -14,14 +14,37 @@ enum class RunStatus { completed, interrupted, diverged };
 
 const char* status_name(RunStatus status);  // "completed", "interrupted", "diverged"
 
+// The final metrics (NaN where not measured: null in the file).
+struct FinalMetrics {
+  long step = 0;
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+};
+
+// The machine and build a run was trained with: what makes results reproducible or not.
+struct RunProvenance {
+  std::string condense_version, compiler, eigen_version;
+  std::string build_flags;  // the flags that change floating-point results (-march, contraction)
+  std::string hostname, cpu;
+  int threads = 0;
+  std::string finished_at;  // UTC, ISO 8601
+};
+
 struct RunSummary {
   RunStatus status = RunStatus::completed;
   std::string message;  // why it stopped, when it did not complete
   std::optional<long> steps, total_steps, parameters;
   std::optional<double> training_seconds;
   std::string data, dtype;
-  nlohmann::json json;  // the whole file, for fields only some readers need
+  // Written by training; read back into `json` only.
+  std::string config_hash;
+  RunProvenance provenance;
+  double analysis_seconds = 0, wall_seconds = 0;
+  FinalMetrics final;
+  nlohmann::json json;  // the whole file as read, for fields only some readers need
 };
+
+// Writes RUN/summary.json (atomically).
+void write_summary(const std::filesystem::path& path, const RunSummary& summary);
 
 // Reads summary.json. A file that is not a JSON object, a status other than the three, or a field
 // of the wrong type is an InputError naming the file and the field.

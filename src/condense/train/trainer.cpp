@@ -248,7 +248,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
       }
       if (const int signal = signals.requested()) {
         save_progress(step);
-        outcome.status = TrainOutcome::Status::interrupted;
+        outcome.status = RunStatus::interrupted;
         outcome.message = fmt::format("stopped by {} at step {}; the checkpoint is saved",
                                       signal == SIGINT ? "SIGINT" : "SIGTERM", step);
         break;
@@ -305,7 +305,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
     row.time_s = elapsed();
     write_file_atomic(setup.run.metrics(), metrics_csv(rows));
     write_file_atomic(setup.run.snapshot_index(), snapshot_index_csv(saved_snapshots));
-    outcome.status = TrainOutcome::Status::diverged;
+    outcome.status = RunStatus::diverged;
     outcome.message = e.what();
     outcome.steps_done = e.step();
     outcome.wall_seconds = elapsed();
@@ -313,7 +313,7 @@ TrainOutcome run_training(TrainerSetup<T>& setup) {
     if (terminal) fmt::print(stderr, "\n");
     return outcome;
   }
-  if (outcome.status == TrainOutcome::Status::completed) {
+  if (outcome.status == RunStatus::completed) {
     write_file_atomic(setup.run.metrics(), metrics_csv(rows));
     write_file_atomic(setup.run.snapshot_index(), snapshot_index_csv(saved_snapshots));
     save_checkpoint(setup.run.checkpoint(), model.parameters(), optimizer, total, elapsed());

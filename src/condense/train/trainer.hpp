@@ -8,9 +8,10 @@
 
 #include "condense/nn/model.hpp"
 #include "condense/rundir/metrics.hpp"
+#include "condense/rundir/summary.hpp"
 #include "condense/train/loss.hpp"
 #include "condense/train/optimizer.hpp"
-#include "condense/train/run_directory.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 
@@ -53,7 +54,7 @@ struct SplitView {
 };
 
 struct TrainOutcome {
-  enum class Status { completed, interrupted, diverged } status = Status::completed;
+  RunStatus status = RunStatus::completed;
   long steps_done = 0;
   double wall_seconds = 0;
   MetricsRow last;

@@ -1,4 +1,4 @@
-#include "condense/cli/toml_input.hpp"
+#include "condense/series/toml_input.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "condense/cli/experiment.hpp"
+#include "condense/series/experiment.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,15 +10,16 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "condense/cli/commands.hpp"
-#include "condense/cli/run_table.hpp"
+#include "condense/core/exit_codes.hpp"
+#include "condense/pipeline/train_run.hpp"
+#include "condense/series/run_table.hpp"
 #include "condense/rundir/summary.hpp"
-#include "condense/cli/toml_input.hpp"
+#include "condense/series/toml_input.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/report/compare.hpp"
 #include "condense/report/run_data.hpp"
-#include "condense/train/run_directory.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 
@@ -203,7 +204,7 @@ ExperimentOutcome run_experiment(const Experiment& experiment, const fs::path& o
     }
     int code = 0;
     try {
-      code = train_config(run.config, request);
+      code = exit_code_of(train_run(run.config, request));
     } catch (const std::exception& e) {
       errors[i] = e.what();
       ++outcome.failed;

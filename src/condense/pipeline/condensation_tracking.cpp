@@ -1,4 +1,4 @@
-#include "condense/cli/condensation_tracking.hpp"
+#include "condense/pipeline/condensation_tracking.hpp"
 
 #include <fmt/format.h>
 
@@ -10,6 +10,7 @@
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
+#include "condense/rundir/cosines.hpp"
 #include "condense/train/checkpoint.hpp"
 
 namespace condense {

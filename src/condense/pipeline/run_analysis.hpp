@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "condense/analysis/measures.hpp"
-#include "condense/analysis/records.hpp"
+#include "condense/rundir/analysis_table.hpp"
 
 namespace condense {
 

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "condense/cli/sweep.hpp"
+#include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/report/gnuplot.hpp"
 #include "condense/report/phase_diagram.hpp"

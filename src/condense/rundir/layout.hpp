@@ -13,6 +13,7 @@
 //   RUN/predicted_alignment.csv           step, time, predicted mean |cos(W_β, v₁)| from step 0
 //   RUN/figures/<name>.{png,pdf,gp}       figures and their gnuplot scripts; data/ behind them
 //   RUN/report.html                       the self-contained report (docs/report.md)
+//   RUN/.condense-run                     the marker of a directory condense made
 #include <filesystem>
 #include <string>
 
@@ -40,6 +41,18 @@ struct RunDirectory {
   std::filesystem::path predicted_alignment() const { return root / "predicted_alignment.csv"; }
   std::filesystem::path figures() const { return root / "figures"; }
   std::filesystem::path report() const { return root / "report.html"; }
+  // Written first, when the directory is made: --overwrite replaces only what condense made.
+  std::filesystem::path marker() const { return root / ".condense-run"; }
 };
+
+// Whether run.root is a directory condense made for a run: its marker, or (runs written before the
+// marker) config.toml with summary.json or the snapshot index beside it.
+inline bool is_run_directory(const RunDirectory& run) {
+  std::error_code error;
+  return std::filesystem::exists(run.marker(), error) ||
+         (std::filesystem::exists(run.config(), error) &&
+          (std::filesystem::exists(run.summary(), error) ||
+           std::filesystem::exists(run.snapshot_index(), error)));
+}
 
 }  // namespace condense

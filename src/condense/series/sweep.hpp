@@ -41,7 +41,7 @@
 #include <string>
 #include <vector>
 
-#include "condense/cli/run_table.hpp"
+#include "condense/series/run_table.hpp"
 #include "condense/config/config.hpp"
 
 namespace condense {

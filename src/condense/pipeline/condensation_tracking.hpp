@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "condense/analysis/run_analysis.hpp"
-#include "condense/train/run_directory.hpp"
+#include "condense/pipeline/run_analysis.hpp"
+#include "condense/rundir/layout.hpp"
 #include "condense/train/trainer.hpp"
 
 namespace condense {

@@ -1,12 +1,14 @@
-#include "condense/cli/prediction.hpp"
+#include "condense/pipeline/run_prediction.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
+#include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/theory/correlation.hpp"
+#include "condense/theory/step_time.hpp"
 
 namespace condense {
 
@@ -17,53 +19,9 @@ const InitSpec& init_of(const InitConfig& init, const std::string& layer) {
   return it != init.layers.end() ? it->second : init.all;
 }
 
-// How many optimizer steps make one unit of gradient-flow time (SCIENCE.md §2: GD runs t = η·step).
-void set_step_rate(const TrainConfig& train, TheoryProblem& problem) {
-  const OptimizerSpec& o = train.optimizer;
-  std::string rule;
-  switch (o.kind) {
-    case OptimizerKind::gd:
-      problem.step_lr = o.lr;
-      problem.plain_steps = true;
-      rule = "gd: t = η·step";
-      break;
-    case OptimizerKind::sgd:
-      if (o.momentum > 0.0) {
-        // The momentum buffer sums past gradients with weights μ^j: once it has filled (after
-        // ~1/(1−μ) steps) a slowly changing gradient moves θ by η/(1−μ) per step.
-        problem.step_lr = o.lr / (1.0 - o.momentum);
-        rule = fmt::format(
-            "sgd with momentum μ = {}: t ≈ η/(1−μ)·step once the momentum buffer has "
-            "filled",
-            o.momentum);
-      } else {
-        problem.step_lr = o.lr;
-        problem.plain_steps = true;
-        rule = "sgd: t = η·step";
-      }
-      if (train.batch_size > 0)
-        rule += fmt::format(
-            "; mini-batches of {}: the expected step follows the full-batch "
-            "gradient",
-            train.batch_size);
-      break;
-    case OptimizerKind::adam:
-      problem.step_lr.reset();
-      rule =
-          "adam normalizes each step by the gradient's running RMS, so its steps are not "
-          "gradient-flow time; only times are predicted";
-      break;
-  }
-  if (problem.step_lr && o.schedule.kind != ScheduleKind::constant)
-    rule += fmt::format("; the {} schedule changes η later, the initial η is used",
-                        schedule_name(o.schedule.kind));
-  problem.step_rule = rule;
-  problem.weight_decay = o.weight_decay;
-}
-
 }  // namespace
 
-Prediction predict_from_config(const RunConfig& config, const Data& data) {
+TheoryProblem theory_problem(const RunConfig& config, const Data& data) {
   ModelSpec spec = config.model;
   spec.input = data.train.shape;
   if (spec.outputs == 0)
@@ -122,22 +80,22 @@ Prediction predict_from_config(const RunConfig& config, const Data& data) {
                 "growing mode starts at the size of the larger one",
                 model.first_layer(), problem.first_layer_std, model.readout_layer(),
                 problem.readout_std);
-  set_step_rate(config.train, problem);
-  return predict(problem);
+  const StepTime time = step_time(config.train);
+  problem.step_lr = time.step_lr;
+  problem.plain_steps = time.plain_steps;
+  problem.step_rule = time.rule;
+  problem.weight_decay = config.train.optimizer.weight_decay;
+  return problem;
 }
 
-std::optional<Prediction> predict_for(const RunConfig& config, const Data& data,
-                                      std::string* why_not) {
+RunPrediction predict_run(const RunConfig& config, const Data& data) {
+  RunPrediction result;
   try {
-    return predict_from_config(config, data);
+    result.prediction = predict(theory_problem(config, data));
   } catch (const InputError& error) {
-    if (why_not) *why_not = error.what();
-    return std::nullopt;
+    result.why_not = error.what();
   }
-}
-
-void write_prediction(const Prediction& prediction, const RunDirectory& run) {
-  write_prediction_files(prediction, run.root);
+  return result;
 }
 
 template <class T>
@@ -159,5 +117,32 @@ template std::string predicted_alignment_csv<float>(const Prediction&, const Par
 template std::string predicted_alignment_csv<double>(const Prediction&,
                                                      const ParameterStore<double>&,
                                                      const std::vector<long>&);
+
+template <class T>
+void write_run_prediction(const RunConfig& config, const Data& data, const Model<T>& model,
+                          const RunDirectory& run, bool quiet) {
+  const RunPrediction outcome = predict_run(config, data);
+  if (!outcome.prediction) {
+    if (!quiet) fmt::print(stderr, "condense: {}\n", outcome.why_not);
+    return;
+  }
+  write_prediction_files(*outcome.prediction, run.root);
+  // Every step while the run is short, else the log schedule at 100 points per decade.
+  const long total = total_steps(config.train, data.train.size);
+  TrackConfig dense;
+  dense.per_decade = 100;
+  std::vector<long> steps = snapshot_steps(dense, total);
+  if (total <= 2000) {
+    steps.resize(std::size_t(total) + 1);
+    for (long s = 0; s <= total; ++s) steps[std::size_t(s)] = s;
+  }
+  write_file_atomic(run.predicted_alignment(),
+                    predicted_alignment_csv(*outcome.prediction, model.parameters(), steps));
+}
+
+template void write_run_prediction<float>(const RunConfig&, const Data&, const Model<float>&,
+                                          const RunDirectory&, bool);
+template void write_run_prediction<double>(const RunConfig&, const Data&, const Model<double>&,
+                                           const RunDirectory&, bool);
 
 }  // namespace condense

@@ -1,4 +1,4 @@
-#include "condense/cli/run_table.hpp"
+#include "condense/series/run_table.hpp"
 
 #include <algorithm>
 #include <cmath>

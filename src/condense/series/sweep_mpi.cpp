@@ -21,8 +21,8 @@
 
 #include <fmt/format.h>
 
-#include "condense/cli/commands.hpp"
-#include "condense/cli/sweep.hpp"
+#include "condense/core/exit_codes.hpp"
+#include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 

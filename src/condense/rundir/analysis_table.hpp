@@ -1,14 +1,11 @@
 #pragma once
-// The analysis on disk: rows of analysis.csv, and per snapshot each layer's cosine matrix and
-// cluster-sorted order and the clusters of every layer (docs/analysis.md). Callers pass the paths;
-// the run directory's layout lives in train/run_directory.hpp.
+// RUN/analysis.csv: the condensation measures of every layer at every snapshot step
+// (docs/analysis.md). Callers pass the path; the layout lives in rundir/layout.hpp.
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "condense/analysis/measures.hpp"
-#include "condense/core/atomic_file.hpp"
 #include "condense/core/csv.hpp"
 
 namespace condense {
@@ -35,14 +32,5 @@ std::string analysis_csv(const std::vector<AnalysisRow>& rows);  // with the hea
 std::vector<AnalysisRow> read_analysis_csv(const std::filesystem::path& path,
                                            CsvDamage on_damage = CsvDamage::fail,
                                            std::string* damage = nullptr);
-
-// Clusters, sizes and measures of one layer, as JSON (NaN as null).
-nlohmann::json measures_json(const LayerMeasures& measures);
-
-// Writes, atomically, for every layer DIR/<layer>.npy (the (M, M) cosine matrix, float32) and
-// DIR/<layer>.order.npy (the cluster-sorted kernel order, int64), and DIR/clusters.json with every
-// layer's measures_json (core/atomic_file.hpp for `flush`).
-void write_cosines(const std::filesystem::path& directory,
-                   const std::vector<LayerMeasures>& measures, Flush flush = Flush::now);
 
 }  // namespace condense

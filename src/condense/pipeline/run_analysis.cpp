@@ -1,4 +1,4 @@
-#include "condense/analysis/run_analysis.hpp"
+#include "condense/pipeline/run_analysis.hpp"
 
 #include <fmt/format.h>
 

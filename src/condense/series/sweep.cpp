@@ -1,4 +1,4 @@
-#include "condense/cli/sweep.hpp"
+#include "condense/series/sweep.hpp"
 #include "condense/rundir/summary.hpp"
 
 #include <fcntl.h>
@@ -20,11 +20,12 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
-#include "condense/cli/commands.hpp"
-#include "condense/cli/toml_input.hpp"
+#include "condense/core/exit_codes.hpp"
+#include "condense/pipeline/train_run.hpp"
+#include "condense/series/toml_input.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
-#include "condense/train/run_directory.hpp"
+#include "condense/rundir/layout.hpp"
 
 extern char** environ;
 
@@ -575,7 +576,7 @@ int train_sweep_run(const Sweep& sweep, std::size_t index, const fs::path& out, 
   int code = 0;
   std::string error;
   try {
-    code = train_config(config, request);
+    code = exit_code_of(train_run(config, request));
   } catch (const std::exception& e) {
     code = kExitBadInput;
     error = e.what();
