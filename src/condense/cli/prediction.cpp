@@ -17,7 +17,8 @@ const InitSpec& init_of(const InitConfig& init, const std::string& layer) {
   return it != init.layers.end() ? it->second : init.all;
 }
 
-// How many optimizer steps make one unit of gradient-flow time (SCIENCE.md §2: GD runs t = η·step).
+// How many optimizer steps make one unit of gradient-flow time: GD runs t = η·step
+// (docs/science.md §2.4).
 void set_step_rate(const TrainConfig& train, TheoryProblem& problem) {
   const OptimizerSpec& o = train.optimizer;
   std::string rule;
@@ -78,7 +79,7 @@ Prediction predict_from_config(const RunConfig& config, const Data& data) {
   problem.inputs = data.train.inputs.data();
   problem.data_description = data.description;
 
-  // Effective targets (SCIENCE.md §2; docs/theory.md for the centering by a readout bias).
+  // Effective targets (docs/science.md §2.6–§2.7; docs/theory.md §1 derives the centering).
   const int N = data.train.size;
   const bool center = spec.bias;
   if (config.train.loss == LossKind::cross_entropy) {

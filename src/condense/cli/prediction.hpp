@@ -15,8 +15,8 @@
 namespace condense {
 
 // The prediction for this config and data. Throws InputError when no prediction applies (the
-// model is not a two-layer net of SCIENCE.md §2, the activation has a kink or σ'(0) = 0, the gap
-// is degenerate), saying why.
+// model is not a two-layer net of docs/science.md §2.10, the activation has a kink or σ'(0) = 0,
+// the gap is degenerate), saying why.
 Prediction predict_from_config(const RunConfig& config, const Data& data);
 
 // The same, for callers that go on without a prediction (the trainer): empty when none applies,

@@ -143,9 +143,9 @@ RunDirectory prepare_directory(const TrainRequest& request) {
   return run;
 }
 
-// The theory's prediction (SCIENCE.md §2) beside the measurement: prediction.json, v1.npy and the
-// predicted alignment curve from the run's own initial weights. Models the theory does not cover
-// get a plain sentence saying why, and align_v1 stays empty.
+// The theory's prediction (docs/science.md §2) beside the measurement: prediction.json, v1.npy and
+// the predicted alignment curve from the run's own initial weights. Models the theory does not
+// cover get a plain sentence saying why, and align_v1 stays empty.
 template <class T>
 void write_run_prediction(const RunConfig& config, const Data& data, const Model<T>& model,
                           const RunDirectory& run, bool quiet) {
