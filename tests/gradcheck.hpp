@@ -1,6 +1,6 @@
 #pragma once
-// The one finite-difference gradient checker of the test suite (STYLE.md "Tests"), used for every
-// layer, activation, loss and whole model.
+// The one finite-difference gradient checker of the test suite (docs/conventions.md, "Tests"), used
+// for every layer, activation, loss and whole model.
 //
 // For each tensor (parameters, the layer input, or a loss's outputs) it samples up to
 // `max_coordinates` coordinates (seeded) and compares the analytic derivative a with the central

@@ -121,7 +121,7 @@ TEST(Activation, DerivativesMatchFiniteDifferences) {
 }
 
 TEST(Activation, DerivativesAtTheOrigin) {
-  // SCIENCE.md §2 uses σ(0) and σ'(0); at ReLU's kink we follow PyTorch (relu'(0) = 0).
+  // docs/science.md §2.5 uses σ(0) and σ'(0); at ReLU's kink we follow PyTorch (relu'(0) = 0).
   EXPECT_EQ(parse_activation("tanh").derivative(0.0), 1.0);
   EXPECT_EQ(parse_activation("sigmoid").derivative(0.0), 0.25);
   EXPECT_EQ(parse_activation("softplus").derivative(0.0), 0.5);

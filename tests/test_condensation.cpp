@@ -1,5 +1,5 @@
 // The phenomena condense exists to show (issue "Condensation analysis and the theory's
-// predictions", docs/theory.md): real training runs of the two-layer CNN of SCIENCE.md §2 on
+// predictions", docs/theory.md): real training runs of the two-layer CNN of docs/science.md §2.1 on
 // Fashion-MNIST, their measured condensation, and the theory's prediction beside it.
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
@@ -81,9 +81,9 @@ int run_condense(const std::string& arguments, std::string* output = nullptr) {
   return result.code;
 }
 
-// The setting of the issue: first 500 Fashion-MNIST training images, standard normalization, ±1
-// targets (classes 0-4 positive), 16 kernels 3×3 padding 1 without bias, tanh, MSE, GD lr 0.005,
-// float64, both layers initialized with the same std.
+// The setting of docs/theory.md §8: first 500 Fashion-MNIST training images, standard
+// normalization, ±1 targets (classes 0-4 positive), 16 kernels 3×3 padding 1 without bias, tanh,
+// MSE, GD lr 0.005, float64, both layers initialized with the same std.
 const char* kFashionCnn = R"(seed = 1
 dtype = "float64"
 [data]
@@ -241,7 +241,7 @@ TEST_F(Condensation, DeeperNetworkSaysNoPredictionApplies) {
   EXPECT_FALSE(fs::exists(root_ / "deep" / "prediction.json"));
 }
 
-// SCIENCE.md §3.5: FC 5-50-1 with bias on the sin data, N(0, 0.005²), full-batch Adam lr 1e-3,
+// docs/science.md §3.5: FC 5-50-1 with bias on the sin data, N(0, 0.005²), full-batch Adam lr 1e-3,
 // MSE: with tanh every neuron (weight and bias) lies on one line by step 100.
 TEST(CondensationFc, TanhNeuronsCondenseOntoOneLine) {
   const fs::path root =

@@ -1,4 +1,4 @@
-// The synthetic datasets: the sin regression task (SCIENCE.md §3.5) and Gaussian images with
+// The synthetic datasets: the sin regression task (docs/science.md §3.5) and Gaussian images with
 // teacher or random labels.
 #include <gtest/gtest.h>
 

@@ -90,14 +90,17 @@ INSTANTIATE_TEST_SUITE_P(Experiments, ExperimentQuick, ::testing::ValuesIn(exper
                            return name;
                          });
 
-// The experiments of SCIENCE.md §3 and docs/experiments.md, one file each.
+// The experiments of docs/science.md §3 and docs/experiments.md, one file each, named in both.
 TEST(Experiments, EveryDocumentedExperimentHasAFile) {
   const std::vector<std::string> expected = {
       "fc_sin_activations",           "multi_layer_cnn_activations", "residual_fc_mixed_activations",
       "small_vs_standard_init",       "two_layer_cnn_conditions",    "two_layer_cnn_init_scales"};
   EXPECT_EQ(experiment_files(), expected);
-  const std::string docs = condense::read_file(fs::path(CONDENSE_SOURCE_DIR) / "docs/experiments.md");
-  for (const auto& name : expected) EXPECT_THAT(docs, HasSubstr("experiments/" + name + ".toml"));
+  for (const char* page : {"docs/experiments.md", "docs/science.md"}) {
+    const std::string docs = condense::read_file(fs::path(CONDENSE_SOURCE_DIR) / page);
+    for (const auto& name : expected)
+      EXPECT_THAT(docs, HasSubstr("experiments/" + name + ".toml")) << page;
+  }
 }
 
 // A small experiment on Gaussian images, for the tests below.

@@ -275,7 +275,7 @@ void check_model_gradients(const ModelSpec& spec, int N, LossKind loss,
 }
 
 TEST(ModelGradients, TwoLayerCnn) {
-  // The model of SCIENCE.md §2: conv, activation, then a readout over every position (via
+  // The model of docs/science.md §2.1: conv, activation, then a readout over every position (via
   // Flatten), which the model runs as one fused pass (nn/conv_readout.hpp).
   ModelSpec spec;
   spec.input = {2, 8, 7};

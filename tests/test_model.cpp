@@ -471,7 +471,8 @@ ModelSpec deep_cnn() {
   return spec;
 }
 
-// The two-layer CNN of SCIENCE.md §2, which the model runs as one fused pass (conv_readout.hpp).
+// The two-layer CNN of docs/science.md §2.1, which the model runs as one fused pass
+// (conv_readout.hpp).
 ModelSpec two_layer_cnn() {
   ModelSpec spec;
   spec.input = {2, 10, 10};
@@ -645,7 +646,7 @@ void expect_layers_independent_of_addresses() {
     Linear<T> layer("fc1", {3, 1, 1}, 2, true);
     expect_independent_of_addresses(layer, 5);
   }
-  {  // the readout of the 5-50-1 net of SCIENCE.md §3
+  {  // the readout of the 5-50-1 net of docs/science.md §3.5
     Linear<T> layer("fc2", {50, 1, 1}, 1, true);
     expect_independent_of_addresses(layer, 80);
   }

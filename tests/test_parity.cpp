@@ -129,7 +129,8 @@ const ParityCase* load_case(const std::string& name, std::string& error) {
   }
 }
 
-// ---- Scale-aware comparison (STYLE.md): ||a − b|| / max(||b||, tiny), per tensor.
+// ---- Scale-aware comparison (docs/conventions.md, "Tests"): ||a − b|| / max(||b||, tiny), per
+// tensor.
 
 template <class T>
 double relative_error(const T* a, const std::vector<double>& b) {

@@ -23,7 +23,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-// The two-layer CNN of SCIENCE.md §2 on 200 Fashion-MNIST images: condenses within 100 steps.
+// The two-layer CNN (docs/science.md §2.1) on 200 Fashion-MNIST images: condenses in 100 steps.
 constexpr const char* kTinyCnn = R"(seed = 3
 dtype = "float64"
 [data]

@@ -1,5 +1,5 @@
-// Tests of the theory of SCIENCE.md §2 (src/condense/theory/, docs/theory.md): the correlation Z
-// against a naive loop and against an independent numpy SVD, the activation's multiplicity, the
+// Tests of the theory of docs/science.md §2 (src/condense/theory/, docs/theory.md): the correlation
+// Z against a naive loop and against an independent numpy SVD, the activation's multiplicity, the
 // exact linear dynamics against RK4 and against gradient descent on a real model, the refusals,
 // and `condense predict` end to end.
 #include <gtest/gtest.h>
@@ -46,7 +46,7 @@ Matrix<double> normal_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t
   return ConstMatrixMap<double>(values.data(), rows, cols);
 }
 
-// Z by the definition, one sample, position and patch entry at a time (SCIENCE.md §2).
+// Z by the definition, one sample, position and patch entry at a time (docs/science.md §2.3).
 Matrix<double> naive_cnn_correlation(const ConvGeometry& g, bool bias,
                                      const std::vector<double>& x,  // (N, C, H, W)
                                      const Matrix<double>& Y) {     // (N, K)
@@ -319,8 +319,8 @@ TEST(LinearDynamics, LongTimesAlignWithV1WithoutOverflow) {
   ASSERT_TRUE(rk4.W.allFinite());
   EXPECT_NEAR(mean_abs_cosine(rk4.W, s.spectrum.v1()), 1.0, 1e-12);
 
-  // Misalignment shrinks like e^{−(s₁−s₂)t} (SCIENCE.md §2): each kernel's component along v₂
-  // relative to its component along v₁ drops by e^{−2} over Δt = 2/(s₁−s₂).
+  // Misalignment shrinks like e^{−(s₁−s₂)t} (docs/science.md §2.4): each kernel's component along
+  // v₂ relative to its component along v₁ drops by e^{−2} over Δt = 2/(s₁−s₂).
   const double gap = s.spectrum.s(0) - s.spectrum.s(1);
   auto ratios = [&](double time) {
     const Matrix<double> W = evolve_exact(s.dynamics, s.spectrum, s.initial, time).W;
@@ -449,9 +449,9 @@ TEST(Refusals, ActivationsWithoutALeadingTerm) {
   const Matrix<double> Y = teacher_targets(x, 10, 1, 42);
   for (const char* name : {"relu", "leaky_relu"})
     EXPECT_CONTAINS(error_of([&] { predict_small(two_layer_cnn(name), Y, x); }),
-                    "the linearization of SCIENCE.md §2 does not apply");
+                    "the linearization of docs/science.md §2.3 does not apply");
   EXPECT_CONTAINS(error_of([&] { predict_small(two_layer_cnn("xtanh"), Y, x); }),
-                  "σ'(0) = 0: the leading term σ'(0)·Z of SCIENCE.md §2 vanishes");
+                  "σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes");
   EXPECT_CONTAINS(error_of([&] { predict_small(two_layer_cnn("x2tanh"), Y, x); }),
                   "multiplicity p = 3");
   // σ(0) ≠ 0 is covered, with a note.
@@ -501,6 +501,7 @@ TEST(Prediction, TimeScalesFollowTheFormulas) {
   ASSERT_TRUE(p.linear_end.steps);
   EXPECT_NEAR(*p.linear_end.steps, p.linear_end.time / 0.01, 1e-9);
   const nlohmann::json j = prediction_json(p);
+  EXPECT_EQ(j["theory"], "docs/science.md §2, derived in docs/theory.md");
   EXPECT_EQ(j["activation"]["multiplicity_p"], 1);
   EXPECT_EQ(j["activation"]["orientations_2p"], 2);
   EXPECT_EQ(j["direction"]["shape"], nlohmann::json({1, 3, 3}));

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Independent reference for tests/test_theory.cpp: the correlation Z of SCIENCE.md §2 and its SVD,
-computed with numpy alone (patches by slicing a zero-padded array, numpy.linalg.svd) from the same
-inputs and targets the C++ test uses.
+"""Independent reference for tests/test_theory.cpp: the correlation Z of docs/science.md §2.3 and
+its SVD, computed with numpy alone (patches by slicing a zero-padded array, numpy.linalg.svd) from
+the same inputs and targets the C++ test uses.
 
 usage: theory_reference.py INPUTS.npy TARGETS.npy KERNEL STRIDE PADDING BIAS OUT_DIR
   INPUTS (N, C, H, W), TARGETS (N, K); writes OUT_DIR/reference_v1.npy (d,) and

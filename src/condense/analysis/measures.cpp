@@ -83,7 +83,7 @@ double norm_of(const double* x, std::size_t n) {
 }  // namespace
 
 std::vector<double> cosine_matrix(const double* W, int M, int d) {
-  // W: (M, d) → D: (M, M), D(β,γ) = <W_β, W_γ> / (|W_β| |W_γ|) (SCIENCE.md §1).
+  // W: (M, d) → D: (M, M), D(β,γ) = <W_β, W_γ> / (|W_β| |W_γ|) (docs/science.md §1.3).
   const ConstMatrixMap<double> kernels(W, M, d);
   std::vector<double> cosines(std::size_t(M) * std::size_t(M), 0.0);
   if (M == 0) return cosines;
@@ -138,7 +138,8 @@ Clusters cluster_kernels(const std::vector<double>& cosines, int M,
 }
 
 double effective_rank(const double* W, int M, int d) {
-  // exp of the entropy of the normalized singular values (SCIENCE.md §1; Roy & Vetterli 2007).
+  // exp of the entropy of the normalized singular values (docs/science.md §1.5; Roy & Vetterli,
+  // EUSIPCO 2007).
   if (M == 0 || d == 0) return kNaN;
   const ConstMatrixMap<double> kernels(W, M, d);
   if (!kernels.allFinite()) return kNaN;  // a diverged run: no SVD of NaNs

@@ -1,5 +1,5 @@
 #pragma once
-// Condensation measures of one layer (SCIENCE.md §1): the kernel cosine matrix, the negligible
+// Condensation measures of one layer (docs/science.md §1): the kernel cosine matrix, the negligible
 // kernels, orientation and line clusters, mean |cos|, effective rank, norm, relative distance and
 // alignment with a predicted direction. Pure: arrays in, numbers out. docs/analysis.md gives every
 // formula and rule.
@@ -97,7 +97,7 @@ struct LayerMeasures {
 LayerMeasures measure_layer(const LayerWeights& now, const LayerWeights* initial,
                             const MeasureOptions& options, const double* direction);
 
-// A predicted direction (SCIENCE.md §2's v₁; theory/ writes it as RUN/v1.npy and
+// A predicted direction (v₁ of docs/science.md §2.3; theory/ writes it as RUN/v1.npy and
 // RUN/prediction.json): its weight part, one value per kernel entry (C·k·k, or the layer's
 // inputs), and its bias component when the prediction was made with a bias.
 struct PredictedDirection {

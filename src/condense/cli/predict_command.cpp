@@ -1,6 +1,6 @@
 // condense predict [CONFIG.toml] [--set key=value]... [--out DIR]
-// The prediction of SCIENCE.md §2 for the configured two-layer model and data, without training:
-// DIR/prediction.json and DIR/v1.npy (docs/theory.md).
+// The prediction of docs/science.md §2 for the configured two-layer model and data, without
+// training: DIR/prediction.json and DIR/v1.npy (docs/theory.md).
 #include <filesystem>
 #include <memory>
 
@@ -50,7 +50,7 @@ void add_predict_command(CLI::App& app) {
   auto options = std::make_shared<PredictOptions>();
   auto* command = app.add_subcommand(
       "predict",
-      "The theory's prediction (SCIENCE.md §2) for a two-layer model and its data: the "
+      "The theory's prediction (docs/science.md §2) for a two-layer model and its data: the "
       "direction v1 the kernels turn to, and the time scales (docs/theory.md)");
   command->add_option("CONFIG", options->config_path, "The run's TOML config (default: defaults)");
   command

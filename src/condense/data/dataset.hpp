@@ -1,7 +1,7 @@
 #pragma once
 // Every dataset condense trains on, read or drawn into memory in one call: the image datasets of
-// SCIENCE.md §3 (Fashion-MNIST, MNIST, CIFAR-10/100 in their standard binary formats), the sin
-// regression task of the FC experiments (SCIENCE.md §3.5) and Gaussian images with teacher
+// docs/science.md §3 (Fashion-MNIST, MNIST, CIFAR-10/100 in their standard binary formats), the sin
+// regression task of the FC experiments (docs/science.md §3.5) and Gaussian images with teacher
 // labels. docs/data.md gives the file formats, options and formulas.
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // Synthetic datasets, drawn from seeded streams: the sin regression task of the FC condensation
-// experiments (SCIENCE.md §3.5) and Gaussian images with teacher or random labels.
+// experiments (docs/science.md §3.5) and Gaussian images with teacher or random labels.
 #include <vector>
 
 #include "condense/core/rng.hpp"

@@ -3,8 +3,8 @@
 //   y[n, m, oh, ow] = b[m] + Σ_{c,i,j} W[m, c, i, j] · x[n, c, oh·s − p + i, ow·s − p + j]
 // computed as one matrix product per sample on the sample's patch matrix (im2col):
 //   Z_n (M × L) = W (M × K) · P_n (K × L),   K = C·k·k, L = Ho·Wo.
-// The patch matrices are the x_{i,q} of SCIENCE.md §2; for a first layer trained full-batch they
-// are built once and kept.
+// The patch matrices are the x_{i,q} of docs/science.md §2.1; for a first layer trained full-batch
+// they are built once and kept.
 #include <cstdint>
 #include <vector>
 

@@ -1,7 +1,7 @@
 #pragma once
-// The two-layer CNN of SCIENCE.md §2 (conv → activation → flatten → linear readout, the readout
-// being the model's last layer) computed one sample at a time, so that the sample's z, h and
-// their gradients are produced and consumed while they sit in cache:
+// The two-layer CNN of docs/science.md §2.1 (conv → activation → flatten → linear readout, the
+// readout being the model's last layer) computed one sample at a time, so that the sample's z, h
+// and their gradients are produced and consumed while they sit in cache:
 //
 //   forward,  per sample:  Z = W P + b,  H = σ(Z),  f = A vec(H) + c
 //   backward, per sample:  dH = Aᵀ df,  dZ = σ'(Z) ⊙ dH,

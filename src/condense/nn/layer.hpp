@@ -3,9 +3,9 @@
 // and out are FeatureShapes; the model owns x and y and hands them back to backward. Whatever
 // else backward needs is kept in the layer's own cache, apart from the parameters.
 //
-// Conventions (STYLE.md): backward *adds* parameter gradients into the store's gradient buffer
-// (dW += ...), and *assigns* the input gradient dx, which is null when the input needs none (the
-// first layer). Gradients are plain dL/dθ.
+// Conventions (docs/conventions.md, "Layers"): backward *adds* parameter gradients into the store's
+// gradient buffer (dW += ...), and *assigns* the input gradient dx, which is null when the input
+// needs none (the first layer). Gradients are plain dL/dθ.
 #include <string>
 #include <string_view>
 

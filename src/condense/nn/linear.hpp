@@ -1,7 +1,7 @@
 #pragma once
 // Fully-connected layer, as PyTorch's nn.Linear: y = x Wᵀ + b, with x the flattened input
-// (channel, row, column order). The two-layer CNN's readout (SCIENCE.md §2) is the Linear layer
-// that reads every position and channel of the conv layer's output.
+// (channel, row, column order). The two-layer CNN's readout (docs/science.md §2.1) is the Linear
+// layer that reads every position and channel of the conv layer's output.
 #include "condense/nn/layer.hpp"
 
 namespace condense {

@@ -1,8 +1,8 @@
 #pragma once
-// A model as the user describes it. One description covers both families of SCIENCE.md:
+// A model as the user describes it. One description covers both families of docs/science.md:
 //  - a CNN: conv layers (each followed by its activation and optional pooling), then hidden FC
 //    layers with activations, then a linear output layer. With one conv layer and no hidden FC
-//    layer this is the two-layer CNN of SCIENCE.md §2;
+//    layer this is the two-layer CNN of docs/science.md §2.1;
 //  - an FC net: no conv layers; hidden widths (with residual blocks after the first when
 //    `residual` is set), then a linear output layer.
 #include <string>

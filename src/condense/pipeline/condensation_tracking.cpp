@@ -30,7 +30,7 @@ CondensationRecorder::CondensationRecorder(RunDirectory run, const MeasureOption
     : run_(std::move(run)), analysis_(options), quiet_(quiet), save_cosines_(save_cosines) {}
 
 void CondensationRecorder::load_direction() {
-  // The theory's prediction, when it has been made for this run (SCIENCE.md §2): v1.npy holds
+  // The theory's prediction, when it has been made for this run (docs/science.md §2): v1.npy holds
   // v₁'s weight part, prediction.json its bias component (direction.v1_bias, null without bias).
   const fs::path v1 = run_.root / "v1.npy";
   if (!fs::exists(v1)) return;

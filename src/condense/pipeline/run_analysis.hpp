@@ -22,9 +22,9 @@ class RunAnalysis {
   void set_initial(std::vector<LayerWeights> initial) { initial_ = std::move(initial); }
   bool has_initial() const { return initial_.has_value(); }
 
-  // A predicted direction (SCIENCE.md §2's v₁). It is compared with the first conv layer, or the
-  // first layer of a net without conv layers. When it does not fit that layer, measure() leaves
-  // the alignment empty and direction_note() says why.
+  // A predicted direction (v₁ of docs/science.md §2.3). It is compared with the first conv layer,
+  // or the first layer of a net without conv layers. When it does not fit that layer, measure()
+  // leaves the alignment empty and direction_note() says why.
   void set_direction(PredictedDirection direction) { direction_ = std::move(direction); }
   const std::string& direction_note() const { return direction_note_; }
 

@@ -36,7 +36,7 @@ TheoryProblem theory_problem(const RunConfig& config, const Data& data) {
   problem.inputs = data.train.inputs.data();
   problem.data_description = data.description;
 
-  // Effective targets (SCIENCE.md §2; docs/theory.md for the centering by a readout bias).
+  // Effective targets (docs/science.md §2.6–§2.7; docs/theory.md §1 derives the centering).
   const int N = data.train.size;
   const bool center = spec.bias;
   if (config.train.loss == LossKind::cross_entropy) {

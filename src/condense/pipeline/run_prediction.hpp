@@ -19,7 +19,7 @@ namespace condense {
 // data do not fit each other (outputs, loss and targets).
 TheoryProblem theory_problem(const RunConfig& config, const Data& data);
 
-// The prediction, or why there is none: the model is not a two-layer net of docs/science.md §2,
+// The prediction, or why there is none: the model is not a two-layer net of docs/science.md §2.10,
 // the activation has a kink or σ'(0) = 0, the gap is degenerate.
 struct RunPrediction {
   std::optional<Prediction> prediction;

@@ -132,7 +132,7 @@ std::string layer_table(const RunData& run) {
 
 std::string prediction_table(const RunData& run) {
   if (!run.prediction)
-    return "<p>No prediction: the theory of SCIENCE.md §2 covers the two-layer CNN and the "
+    return "<p>No prediction: the theory of docs/science.md §2 covers the two-layer CNN and the "
            "two-layer FC net (prediction.json is written for those).</p>\n";
   const auto& p = *run.prediction;
   std::string html;

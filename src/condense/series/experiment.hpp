@@ -1,5 +1,5 @@
 #pragma once
-// `condense run EXPERIMENT.toml`: one command for one experiment of SCIENCE.md §3.
+// `condense run EXPERIMENT.toml`: one command for one experiment of docs/science.md §3.
 //
 // An experiment file is a run config (every key of `condense config`, shared by all its runs)
 // plus an [experiment] table naming the series:

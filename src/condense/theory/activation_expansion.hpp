@@ -1,8 +1,8 @@
 #pragma once
-// What the theory needs to know about an activation σ near 0 (SCIENCE.md §2): σ(0), σ'(0), and the
-// multiplicity p of Zhou et al. (NeurIPS 2022), the smallest k ≥ 1 with σ⁽ᵏ⁾(0) ≠ 0. Computed
-// numerically from Activation::value and Activation::derivative, so that an activation added to
-// the table gets its expansion without anyone writing it down by hand.
+// What the theory needs to know about an activation σ near 0 (docs/science.md §2.5, §2.9): σ(0),
+// σ'(0), and the multiplicity p of Zhou et al. (NeurIPS 2022), the smallest k ≥ 1 with σ⁽ᵏ⁾(0) ≠ 0.
+// Computed numerically from Activation::value and Activation::derivative, so that an activation
+// added to the table gets its expansion without anyone writing it down by hand.
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
-// The label–input correlation Z of SCIENCE.md §2, the matrix that drives the early dynamics of a
-// two-layer network from a small initialization:
+// The label–input correlation Z of docs/science.md §2.3, the matrix that drives the early dynamics
+// of a two-layer network from a small initialization:
 //   CNN: row q of Z_k = (1/N) Σ_i Y_ik x_{i,q}   (x_{i,q}: patch of sample i at output position q)
 //   FC:  Z_k = z̄_k = (1/N) Σ_i Y_ik x_i          (one row)
 // With K outputs the blocks Z_k are stacked into one (K·L, d) matrix: its right singular vectors
@@ -26,7 +26,7 @@ Matrix<double> fc_correlation(int features, bool bias,
                               const double* inputs,  // (N, F)
                               const Matrix<double>& targets);
 
-// The targets the leading-order dynamics see, e_i ≈ −y_i (SCIENCE.md §2).
+// The targets the leading-order dynamics see, e_i ≈ −y_i (docs/science.md §2.3, §2.6).
 //  MSE: the targets themselves, values: (N, K).
 //  Cross-entropy at a small initialization: softmax ≈ 1/K, so dR/df_ik ≈ (1/K − [y_i = k])/N and
 //  the effective targets are one-hot(label) − 1/K.

@@ -1,6 +1,6 @@
 #pragma once
 // The linearized early dynamics of a two-layer network from a small initialization
-// (SCIENCE.md §2), for all M kernels at once:
+// (docs/science.md §2.3, §2.5), for all M kernels at once:
 //   dW/dt = c · A Z             W: (M, d), row β = W_β (with its bias, if any)
 //   dA/dt = c · W Zᵀ + 1 bᵀ     A: (M, R), row β = a_β, the readout of kernel β over the R = K·L
 //                                 (output, position) pairs

@@ -82,18 +82,18 @@ TheoryModel theory_model(const ModelSpec& spec) {
   if (!spec.conv.empty()) {
     if (spec.conv.size() > 1)
       not_covered(
-          fmt::format("it has {} conv layers; SCIENCE.md §2 covers one conv layer read out "
+          fmt::format("it has {} conv layers; docs/science.md §2.10 covers one conv layer read out "
                       "directly by the linear output layer",
                       spec.conv.size()));
     if (!spec.hidden.empty())
       not_covered(
-          fmt::format("it has {} hidden FC layer(s) after the conv layer; SCIENCE.md §2 "
+          fmt::format("it has {} hidden FC layer(s) after the conv layer; docs/science.md §2.10 "
                       "covers a conv layer read out directly by the linear output layer",
                       spec.hidden.size()));
     const ConvSpec& c = spec.conv[0];
     if (c.pool != Pooling::none)
       not_covered(
-          fmt::format("the conv layer is followed by {} pooling; SCIENCE.md §2 reads out "
+          fmt::format("the conv layer is followed by {} pooling; docs/science.md §2.10 reads out "
                       "every position of the conv layer",
                       pooling_name(c.pool)));
     model.family = TheoryFamily::cnn;
@@ -149,7 +149,7 @@ Prediction predict(const TheoryProblem& problem) {
   if (act.kink)
     fail_input(
         "no prediction applies to activation {}: σ is not differentiable at 0 (σ'(0) is "
-        "undefined), so the linearization of SCIENCE.md §2 does not apply; a ReLU-like "
+        "undefined), so the linearization of docs/science.md §2.3 does not apply; a ReLU-like "
         "activation has no multiplicity and condenses onto data-dependent directions",
         act.name);
   if (*act.slope_at_zero == 0.0) {
@@ -159,7 +159,7 @@ Prediction predict(const TheoryProblem& problem) {
                            "expected in the initial stage",
                            *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
     fail_input(
-        "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of SCIENCE.md §2 vanishes, "
+        "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes, "
         "so no direction v₁ is predicted for it ({})",
         act.name, p_text);
   }
@@ -181,14 +181,14 @@ Prediction predict(const TheoryProblem& problem) {
         "plane of the top singular vectors instead",
         s1, s2, s1 - s2, kDegenerateGap);
 
-  // The drive σ(0)·ȳ_k, the same at every position of output k (SCIENCE.md §2).
+  // The drive σ(0)·ȳ_k, the same at every position of output k (docs/science.md §2.5).
   const int L = model.positions();
   p.drive = Vector<double>::Zero(model.readout_size());
   const Vector<double> mean_targets = problem.targets.colwise().mean().transpose();  // (K)
   for (int k = 0; k < model.outputs; ++k)
     p.drive.segment(std::int64_t(k) * L, L).setConstant(act.value_at_zero * mean_targets(k));
 
-  // Time scales (SCIENCE.md §2) with the effective rates |σ'(0)|·s_k.
+  // Time scales (docs/science.md §2.4) with the effective rates |σ'(0)|·s_k.
   p.rate1 = std::abs(slope) * s1;
   p.rate2 = std::abs(slope) * s2;
   const double rate_gap = p.rate1 - p.rate2;
@@ -219,7 +219,7 @@ Prediction predict(const TheoryProblem& problem) {
     p.warnings.push_back("the init std is 0: the weights never leave 0, t_lin is undefined");
   else if (p.epsilon >= 1.0)
     p.warnings.push_back(
-        fmt::format("ε = {:g} is not small: the linear stage of SCIENCE.md §2 "
+        fmt::format("ε = {:g} is not small: the linear stage of docs/science.md §2.4 "
                     "does not exist (t_lin ≤ 0)",
                     p.epsilon));
   if (growth <= 0.0)
@@ -299,7 +299,7 @@ nlohmann::json prediction_json(const Prediction& p) {
   const TheoryModel& m = p.model;
   const ActivationExpansion& act = p.activation;
   nlohmann::json j;
-  j["theory"] = "SCIENCE.md §2, derived in docs/theory.md";
+  j["theory"] = "docs/science.md §2, derived in docs/theory.md";
   j["condense_version"] = CONDENSE_VERSION;
 
   nlohmann::json model;

@@ -1,8 +1,8 @@
 #pragma once
-// The prediction of SCIENCE.md §2 for a two-layer network: the correlation Z of the data with the
-// targets, its singular values and top right singular vector v₁ (the direction every kernel turns
-// to), the activation's σ(0), σ'(0) and multiplicity, and the time scales of alignment and of the
-// end of the linear stage. docs/theory.md derives every quantity.
+// The prediction of docs/science.md §2 for a two-layer network: the correlation Z of the data with
+// the targets, its singular values and top right singular vector v₁ (the direction every kernel
+// turns to), the activation's σ(0), σ'(0) and multiplicity, and the time scales of alignment and of
+// the end of the linear stage. docs/theory.md derives every quantity.
 //
 // This module sees plain structs only (data arrays, the model's geometry, numbers); turning a
 // RunConfig into a TheoryProblem is cli/prediction.cpp's job.
@@ -51,8 +51,9 @@ struct TheoryModel {
 };
 
 // The theory's view of a model description. Throws InputError starting "no prediction applies to
-// this model:" and saying why for any model SCIENCE.md §2 does not cover (several conv layers,
-// hidden FC layers after a conv layer, pooling, an FC net without exactly one hidden layer).
+// this model:" and saying why for any model docs/science.md §2.10 does not cover (several conv
+// layers, hidden FC layers after a conv layer, pooling, an FC net without exactly one hidden
+// layer).
 TheoryModel theory_model(const ModelSpec& spec);
 
 struct TheoryProblem {

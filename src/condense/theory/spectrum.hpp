@@ -1,5 +1,5 @@
 #pragma once
-// The singular value decomposition of the correlation Z (SCIENCE.md §2): Z = U S Vᵀ, so that
+// The singular value decomposition of the correlation Z (docs/science.md §2.3): Z = U S Vᵀ, so that
 // ZᵀZ = Σ_k s_k² v_k v_kᵀ and every kernel turns towards ±v₁.
 //
 // Why an SVD of Z rather than an eigen-decomposition of ZᵀZ: forming ZᵀZ squares the condition

@@ -1,7 +1,7 @@
 #pragma once
-// How optimizer steps map to the gradient-flow time of the theory (docs/theory.md, "From time to
-// steps"): gradient descent at learning rate η runs t = η·step; SGD with momentum μ, once its
-// buffer has filled, about η/(1−μ) per step; Adam's steps are not gradient-flow time.
+// How optimizer steps map to the gradient-flow time of the theory (docs/science.md §2.4,
+// docs/theory.md §4): gradient descent at learning rate η runs t = η·step; SGD with momentum μ,
+// once its buffer has filled, about η/(1−μ) per step; Adam's steps are not gradient-flow time.
 #include <optional>
 #include <string>
 

@@ -1,8 +1,8 @@
 #pragma once
 // Losses and their gradients with respect to the model's outputs f: (N, K).
 //
-//  mse:            R = (1/2N) Σ_i |f_i − y_i|²       (SCIENCE.md §2; note the 1/2 and that the sum
-//                                                     over the K outputs is not averaged —
+//  mse:            R = (1/2N) Σ_i |f_i − y_i|²       (docs/science.md §2.1; note the 1/2 and that
+//                                                     the sum over the K outputs is not averaged —
 //                                                     PyTorch's MSELoss(reduction="mean") is 2R/K)
 //  cross-entropy:  R = (1/N) Σ_i [log Σ_k e^{f_ik} − f_{i,y_i}]   (PyTorch's CrossEntropyLoss)
 #include <cstdint>

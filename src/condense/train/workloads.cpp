@@ -8,7 +8,7 @@ namespace condense {
 
 namespace {
 
-// The first layer of W1, W4: the two-layer CNN of SCIENCE.md §2.
+// The first layer of W1, W4: the two-layer CNN of docs/science.md §2.1.
 ModelSpec two_layer_cnn() {
   ModelSpec spec;
   spec.input = {3, 32, 32};

@@ -2,8 +2,8 @@
 // The benchmark workloads: fixed models, random data and optimizers that the benchmark
 // (cli/bench_command.cpp, bench/compare_pytorch.py) and the tests share. All train full-batch.
 //
-//  W1  two-layer CNN (SCIENCE.md §2): 500 inputs (3, 32, 32), 32 kernels 3×3, stride 1, padding 1,
-//      no bias, tanh, linear readout to 1 output; MSE, GD; float32.
+//  W1  two-layer CNN (docs/science.md §2.1): 500 inputs (3, 32, 32), 32 kernels 3×3, stride 1,
+//      padding 1, no bias, tanh, linear readout to 1 output; MSE, GD; float32.
 //  W2  CNN: conv 3→32 (stride 1), 32→32 (stride 2), 32→32 (stride 2), all 3×3 padding 1 with
 //      bias, tanh; FC 2048→256 tanh → 10; cross-entropy, Adam; 500 inputs (3, 32, 32); float32.
 //  W3  FC 784→1024 tanh → 1, n = 1000, MSE, GD; float32.
