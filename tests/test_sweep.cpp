@@ -527,7 +527,7 @@ values = [0.01, 0.02]
                             " --workers 1 --set train.steps=400000 --set track.snapshots=none --out " +
                             out.string();
   const Background bg = start(dir, sweep);
-  const auto workers = wait_for_processes({"--worker-run", "lr=0.01", out.string()}, 1);
+  const auto workers = wait_for_processes({"sweep-job", "lr=0.01", out.string()}, 1);
   ASSERT_EQ(workers.size(), 1u);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(workers[0].pid, SIGKILL);
@@ -550,6 +550,33 @@ values = [0.01, 0.02]
   EXPECT_FALSE(fs::exists(out / "errors" / "lr=0.01.txt"));
 }
 
+// Each worker trains the resolved config the sweep wrote for it when it started: editing the sweep
+// file while the sweep runs changes nothing of it.
+TEST(Sweep, EditingTheFileDuringASweepChangesNothingOfIt) {
+  const fs::path dir = scratch("edited");
+  const fs::path out = dir / "out";
+  const std::string axes = R"(
+[sweep]
+run_reports = false
+[[sweep.axes]]
+key = "train.lr"
+values = [0.01, 0.02]
+)";
+  const fs::path file = write_sweep(dir, axes);
+  const Background bg = start(dir, std::string(CONDENSE_BINARY) + " sweep " + file.string() +
+                                       " --workers 1 --set train.steps=150000 "
+                                       "--set track.snapshots=none --out " + out.string());
+  wait_for_processes({"sweep-job", "lr=0.01", out.string()}, 1);
+  // While the first run trains, the shared init changes in the file.
+  std::string base = kBase;
+  base.replace(base.find("std = 0.005"), 11, "std = 0.5");
+  write_sweep(dir, axes, base);
+  EXPECT_EQ(wait_for(bg), 0) << condense::read_file(bg.log);
+  for (const char* run : {"lr=0.01", "lr=0.02"})
+    EXPECT_THAT(condense::read_file(out / run / "config.toml"), HasSubstr("std = 0.005")) << run;
+  EXPECT_THAT(condense::read_file(out / "jobs" / "lr=0.02.toml"), HasSubstr("std = 0.005"));
+}
+
 // SIGTERM to the sweep: running workers save their checkpoints, the sweep exits 130, and the
 // same command finishes the runs from there.
 TEST(Sweep, AnInterruptedSweepResumesFromCheckpoints) {
@@ -565,9 +592,9 @@ values = [0.01, 0.02, 0.03]
   const std::string settings = " --set train.steps=300000 --set track.snapshots=none --out " + out.string();
   const Background bg = start(dir, std::string(CONDENSE_BINARY) + " sweep " + file.string() +
                                        " --workers 2 --threads 1" + settings);
-  wait_for_processes({"--worker-run", out.string()}, 2);
+  wait_for_processes({"sweep-job", out.string()}, 2);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const auto sweeps = condense_processes({"sweep", out.string()}, "--worker-run");
+  const auto sweeps = condense_processes({"sweep", out.string()}, "sweep-job");
   ASSERT_EQ(sweeps.size(), 1u);
   ::kill(sweeps[0].pid, SIGTERM);
   EXPECT_EQ(wait_for(bg), 130);

@@ -17,6 +17,7 @@ void add_report_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_sweep_job_command(CLI::App& app);
 
 // Thrown by a command to end the program with a given exit code after printing `what`.
 struct CommandExit {

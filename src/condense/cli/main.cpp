@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   condense::add_compare_command(app);
   condense::add_run_command(app);
   condense::add_sweep_command(app);
+  condense::add_sweep_job_command(app);
   condense::add_bench_command(app);
   try {
     app.parse(argc, argv);

@@ -8,6 +8,7 @@
 
 #include "condense/cli/commands.hpp"
 #include "condense/series/sweep.hpp"
+#include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 
 namespace condense {
@@ -60,7 +61,7 @@ int parse_count(const std::string& option, const std::string& text, const char* 
 
 void add_sweep_command(CLI::App& app) {
   struct Options {
-    std::string file, out, shard, worker_run, workers, threads;
+    std::string file, out, shard, workers, threads;
     SweepOptions sweep;
     bool aggregate = false, quiet = false;
   };
@@ -88,8 +89,6 @@ void add_sweep_command(CLI::App& app) {
                     "Train nothing: write sweep.csv, the phase diagrams and report.html from the "
                     "run directories as they are");
   command->add_flag("--quiet", options->quiet, "Only errors and the final line");
-  // Internal: how the sweep starts its worker processes.
-  command->add_option("--worker-run", options->worker_run)->group("");
   command->callback([options] {
     const int workers = parse_count("--workers", options->workers, "the runs trained at once");
     const int threads = parse_count("--threads", options->threads, "the threads of each run");
@@ -99,15 +98,6 @@ void add_sweep_command(CLI::App& app) {
       out = fs::path("runs") /
             (fs::path(options->file).stem().string() + (options->sweep.quick ? "_quick" : ""));
 
-    if (!options->worker_run.empty()) {
-      for (std::size_t i = 0; i < sweep.runs.size(); ++i)
-        if (sweep.runs[i].name == options->worker_run) {
-          const int code = train_sweep_run(sweep, i, out, threads, options->quiet);
-          if (code != 0) throw CommandExit{code};
-          return;
-        }
-      fail_input("{}: no run named {}", options->file, options->worker_run);
-    }
     if (options->aggregate) {
       if (!options->shard.empty()) fail_input("--aggregate and --shard: aggregate after the shards");
       write_sweep_summary(sweep, out, options->quiet);
@@ -126,12 +116,6 @@ void add_sweep_command(CLI::App& app) {
         fail_input("under mpirun the ranks share the runs; drop --shard and --workers");
       outcome = run_sweep_mpi(sweep, out, schedule);
     } else {
-      schedule.worker_arguments = {"sweep", options->file, "--out", out.string()};
-      if (options->sweep.quick) schedule.worker_arguments.push_back("--quick");
-      for (const auto& o : options->sweep.overrides) {
-        schedule.worker_arguments.push_back("--set");
-        schedule.worker_arguments.push_back(o);
-      }
       outcome = run_sweep_local(sweep, out, schedule);
       if (schedule.shards > 1 && !options->quiet)
         fmt::print(stderr, "condense: shard {}/{}: {} trained, {} diverged, {} finished already, "
@@ -148,6 +132,30 @@ void add_sweep_command(CLI::App& app) {
                  outcome.failed, outcome.failed == 1 ? "" : "s", out.string());
       throw CommandExit{kExitDiverged};
     }
+  });
+}
+
+void add_sweep_job_command(CLI::App& app) {
+  struct Options {
+    std::string out, name, threads;
+    bool no_report = false;
+  };
+  auto options = std::make_shared<Options>();
+  // A sweep's worker process (series/local_workers.hpp): not for users, so not in the help.
+  CLI::App* command = app.add_subcommand("sweep-job", "");
+  command->group("");
+  command->add_option("OUT", options->out)->required();
+  command->add_option("NAME", options->name)->required();
+  command->add_option("--threads", options->threads);
+  command->add_flag("--no-report", options->no_report);
+  command->callback([options] {
+    const fs::path out = options->out;
+    SweepJobOptions job;
+    job.threads = parse_count("--threads", options->threads, "the threads of the run");
+    job.report = !options->no_report;
+    const std::string text = read_file(sweep_job_file(out, options->name));
+    const int code = train_sweep_job(out, options->name, text, job);
+    if (code != 0) throw CommandExit{code};
   });
 }
 

@@ -11,7 +11,8 @@
 #include <toml++/toml.h>
 
 #include "condense/core/exit_codes.hpp"
-#include "condense/pipeline/train_run.hpp"
+#include "condense/series/series_page.hpp"
+#include "condense/series/series_run.hpp"
 #include "condense/series/run_table.hpp"
 #include "condense/rundir/summary.hpp"
 #include "condense/series/toml_input.hpp"
@@ -177,49 +178,20 @@ ExperimentOutcome run_experiment(const Experiment& experiment, const fs::path& o
   const auto started = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < experiment.runs.size(); ++i) {
     const ExperimentRun& run = experiment.runs[i];
-    TrainRequest request;
-    request.root = out / run.name;
-    request.quiet = quiet;
-    const RunDirectory directory{request.root};
-    const bool same = same_settings(request.root, run.config);
-    const std::optional<RunStatus> status =
-        same ? recorded_status(request.root) : std::nullopt;
-    const std::string head = fmt::format("[{}/{}] {}", i + 1, experiment.runs.size(), run.label);
-    if (status && status != RunStatus::interrupted) {
-      fmt::print(stderr, "condense: {}: {} already ({}); kept\n", head, status_name(*status),
-                 request.root.string());
-      if (status == RunStatus::diverged) {
-        errors[i] = "diverged";
-        ++outcome.failed;
-      }
-      continue;
-    }
-    if (same && fs::exists(directory.checkpoint())) {
-      request.resume = true;
-      fmt::print(stderr, "condense: {}: resuming {}\n", head, request.root.string());
-    } else {
-      request.overwrite = fs::exists(directory.config());
-      fmt::print(stderr, "condense: {}{}\n", head,
-                 request.overwrite ? ": its settings changed; training it again" : "");
-    }
-    int code = 0;
-    try {
-      code = exit_code_of(train_run(run.config, request));
-    } catch (const std::exception& e) {
-      errors[i] = e.what();
+    SeriesRunOptions options;
+    options.quiet = quiet;
+    options.label = fmt::format("[{}/{}] {}", i + 1, experiment.runs.size(), run.label);
+    const SeriesRunResult result = train_series_run(out / run.name, run.config, options);
+    if (result.failed)
+      fmt::print(stderr, "condense: error: {}: {}; the other runs go on\n", options.label,
+                 result.error);
+    if (!result.error.empty()) {
+      errors[i] = result.failed ? result.error : status_name(result.status);
       ++outcome.failed;
-      fmt::print(stderr, "condense: error: {}: {}; the other runs go on\n", head, e.what());
-      continue;
     }
-    if (code == kExitInterrupted) {
+    if (!result.failed && result.status == RunStatus::interrupted) {
       outcome.interrupted = true;
-      errors[i] = "interrupted";
-      ++outcome.failed;
       break;
-    }
-    if (code != 0) {
-      errors[i] = code == kExitDiverged ? "diverged" : fmt::format("exit code {}", code);
-      ++outcome.failed;
     }
   }
   write_experiment_summary(experiment, out, errors);
@@ -231,127 +203,120 @@ ExperimentOutcome run_experiment(const Experiment& experiment, const fs::path& o
   return outcome;
 }
 
-void write_experiment_summary(const Experiment& experiment, const fs::path& out,
-                              const std::vector<std::string>& errors) {
-  std::vector<std::optional<RunData>> runs;
-  std::vector<std::string> notes;
-  std::vector<RunRow> rows;
+namespace {
+
+// A run of the experiment as its directory holds it: its row of experiment.csv, and its data when
+// it could be read.
+struct RunEntry {
+  RunRow row;
+  std::optional<RunData> data;
+};
+
+std::vector<RunEntry> read_runs(const Experiment& experiment, const fs::path& out,
+                                const std::vector<std::string>& errors,
+                                std::vector<std::string>& notes) {
+  std::vector<RunEntry> entries;
   for (std::size_t i = 0; i < experiment.runs.size(); ++i) {
     const ExperimentRun& spec = experiment.runs[i];
     const fs::path root = out / spec.name;
-    std::optional<RunData> data;
-    RunRow row = {{"label", spec.label}, {"run", spec.name}};
+    RunEntry entry;
+    entry.row = {{"label", spec.label}, {"run", spec.name}};
     if (fs::exists(root / "config.toml")) {
       try {
-        data = load_run(root);
-        const RunRow measured = run_row(*data);
-        row.insert(row.end(), measured.begin(), measured.end());
+        entry.data = load_run(root);
+        const RunRow measured = run_row(*entry.data);
+        entry.row.insert(entry.row.end(), measured.begin(), measured.end());
       } catch (const std::exception& e) {
         notes.push_back(fmt::format("{}: {}", root.string(), e.what()));
       }
     }
     const std::string error = i < errors.size() ? errors[i] : "";
-    if (!data) row.emplace_back("status", error.empty() ? "not run" : "failed");
-    row.emplace_back("error", error);
-    runs.push_back(std::move(data));
-    rows.push_back(std::move(row));
+    if (!entry.data) entry.row.emplace_back("status", error.empty() ? "not run" : "failed");
+    entry.row.emplace_back("error", error);
+    entries.push_back(std::move(entry));
   }
-  // experiment.csv: one row per run, the error last.
-  std::vector<std::string> columns = row_columns(rows);
-  columns.erase(std::find(columns.begin(), columns.end(), "error"));
-  columns.push_back("error");
-  const std::string csv = rows_csv(columns, rows);
-  write_file_atomic(out / "experiment.csv", csv);
+  return entries;
+}
 
-  // Comparison figures over the runs that have a directory.
-  struct Drawn {
-    std::string heading;
-    std::vector<fs::path> images;  // relative to out
-  };
-  std::vector<Drawn> drawn;
+// The comparison figures (OUT/compare/<name>/) over the runs that have a directory.
+std::vector<PageFigures> draw_comparisons(const Experiment& experiment, const fs::path& out,
+                                          const std::vector<RunEntry>& entries,
+                                          std::vector<std::string>& notes) {
+  std::vector<PageFigures> drawn;
   for (const auto& c : experiment.comparisons) {
-    std::vector<fs::path> roots;
-    std::vector<std::string> labels;
-    for (std::size_t i = 0; i < runs.size(); ++i) {
+    CompareOptions options;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
       const std::string& label = experiment.runs[i].label;
-      if (runs[i] && (c.runs.empty() || std::find(c.runs.begin(), c.runs.end(), label) != c.runs.end())) {
-        roots.push_back(out / experiment.runs[i].name);
-        labels.push_back(label);
+      if (entries[i].data &&
+          (c.runs.empty() || std::find(c.runs.begin(), c.runs.end(), label) != c.runs.end())) {
+        options.runs.push_back(out / experiment.runs[i].name);
+        options.labels.push_back(label);
       }
     }
-    if (roots.empty()) continue;
-    const std::string& stem = c.name;
-    CompareOptions options;
-    options.runs = roots;
-    options.labels = labels;
+    if (options.runs.empty()) continue;
     options.metric = c.metric;
     options.layer = c.layer;
     options.log_x = c.log_x;
-    options.out = out / "compare" / stem;
+    options.out = out / "compare" / c.name;
     try {
       const CompareResult result = write_comparison(options);
-      Drawn d{fmt::format("{}{}{}", c.metric, c.layer.empty() ? "" : " (" + c.layer + ")",
-                          c.runs.empty() ? "" : ": " + fmt::format("{}", fmt::join(labels, ", "))),
-              {}};
+      PageFigures figures;
+      figures.heading = html_escape(fmt::format(
+          "{}{}{}", c.metric, c.layer.empty() ? "" : " (" + c.layer + ")",
+          c.runs.empty() ? "" : ": " + fmt::format("{}", fmt::join(options.labels, ", "))));
       for (const auto& figure : result.figures)
-        d.images.push_back(fs::path("compare") / stem / (figure + ".png"));
-      drawn.push_back(std::move(d));
+        figures.images.push_back({fs::path("compare") / c.name / (figure + ".png"), {}, {}});
+      drawn.push_back(std::move(figures));
       for (const auto& note : result.notes) notes.push_back(note);
     } catch (const std::exception& e) {
-      notes.push_back(fmt::format("comparison of {}: {}", stem, e.what()));
+      notes.push_back(fmt::format("comparison of {}: {}", c.name, e.what()));
     }
   }
+  return drawn;
+}
 
-  // index.html: the table, the comparisons, and every run's figures and report.
-  std::string html = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{0}</title>\n"
-      "<style>body{{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}}"
-      "table{{border-collapse:collapse;font-size:0.85em}}td,th{{border:1px solid #ccc;"
-      "padding:2px 6px;text-align:right}}img{{max-width:100%}}.notes{{background:#fff4e0;"
-      "padding:0.5em 1em}}</style></head><body>\n<h1>{0}</h1>\n<p>{1}</p>\n"
-      "<p>Experiment file: <code>{2}</code>. Each run has its own folder and report.html; the "
-      "numbers below are in <a href=\"experiment.csv\">experiment.csv</a>.</p>\n",
-      html_escape(experiment.title), html_escape(experiment.description),
-      html_escape(experiment.file.string()));
-  if (!notes.empty()) {
-    html += "<div class=\"notes\"><b>Notes</b><ul>";
-    for (const auto& n : notes) html += "<li>" + html_escape(n) + "</li>";
-    html += "</ul></div>\n";
-  }
-  html += "<h2>Runs</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr>";
-  for (const auto& column : columns) html += "<th>" + html_escape(column) + "</th>";
-  html += "</tr>\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    html += "<tr>";
-    for (const auto& column : columns) {
-      const std::string cell = html_escape(row_value(rows[i], column));
-      html += column == "run" && runs[i]
-                  ? fmt::format("<td><a href=\"{0}/report.html\">{0}</a></td>", cell)
-                  : "<td>" + cell + "</td>";
-    }
-    html += "</tr>\n";
-  }
-  html += "</table></div>\n";
-  if (!drawn.empty()) html += "<h2>Comparisons</h2>\n";
-  for (const auto& d : drawn) {
-    html += "<h3>" + html_escape(d.heading) + "</h3>\n";
-    for (const auto& image : d.images)
-      html += fmt::format("<p><img src=\"{0}\" alt=\"{0}\"></p>\n", html_escape(image.string()));
-  }
-  html += "<h2>Each run</h2>\n";
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!runs[i]) continue;
+// Each run's heatmaps, under a heading that links to its report.
+std::vector<PageFigures> run_heatmaps(const Experiment& experiment, const fs::path& out,
+                                      const std::vector<RunEntry>& entries) {
+  std::vector<PageFigures> figures;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].data) continue;
     const std::string name = experiment.runs[i].name;
-    html += fmt::format("<h3>{} (<a href=\"{}/report.html\">report</a>)</h3>\n",
-                        html_escape(experiment.runs[i].label), html_escape(name));
-    for (const auto& layer : runs[i]->layers) {
+    PageFigures run;
+    run.heading = fmt::format("{} (<a href=\"{}/report.html\">report</a>)",
+                              html_escape(experiment.runs[i].label), html_escape(name));
+    for (const auto& layer : entries[i].data->layers) {
       const fs::path image = fs::path(name) / "figures" / ("heatmaps_" + layer + ".png");
-      if (fs::exists(out / image))
-        html += fmt::format("<p><img src=\"{0}\" alt=\"{0}\"></p>\n", html_escape(image.string()));
+      if (fs::exists(out / image)) run.images.push_back({image, {}, {}});
     }
+    figures.push_back(std::move(run));
   }
-  html += "</body></html>\n";
-  write_file_atomic(out / "index.html", html);
+  return figures;
+}
+
+}  // namespace
+
+void write_experiment_summary(const Experiment& experiment, const fs::path& out,
+                              const std::vector<std::string>& errors) {
+  SeriesPage page;
+  const std::vector<RunEntry> entries = read_runs(experiment, out, errors, page.notes);
+  for (const RunEntry& entry : entries) page.rows.push_back(entry.row);
+  // experiment.csv: one row per run, the error last.
+  page.columns = row_columns(page.rows);
+  page.columns.erase(std::find(page.columns.begin(), page.columns.end(), "error"));
+  page.columns.push_back("error");
+  write_file_atomic(out / "experiment.csv", rows_csv(page.columns, page.rows));
+
+  page.title = experiment.title;
+  page.description = experiment.description;
+  page.intro_html = fmt::format(
+      "<p>Experiment file: <code>{}</code>. Each run has its own folder and report.html; the "
+      "numbers below are in <a href=\"experiment.csv\">experiment.csv</a>.</p>",
+      html_escape(experiment.file.string()));
+  std::vector<PageFigures> comparisons = draw_comparisons(experiment, out, entries, page.notes);
+  if (!comparisons.empty()) page.after_table.push_back({"Comparisons", std::move(comparisons)});
+  page.after_table.push_back({"Each run", run_heatmaps(experiment, out, entries)});
+  write_file_atomic(out / "index.html", series_page_html(page, out));
 }
 
 }  // namespace condense

@@ -21,7 +21,7 @@ std::string number(double v, const char* format = "{:.6g}") {
 
 }  // namespace
 
-const std::vector<std::string>& layer_measures() {
+const std::vector<std::string>& layer_measure_columns() {
   static const std::vector<std::string> measures = {
       "mean_abs_cos", "max_mean_abs_cos", "peak_step", "n_lines_at_peak", "n_lines",
       "n_orientations", "effective_rank", "rd", "max_rd", "align_v1", "max_align_v1"};
@@ -73,8 +73,8 @@ RunRow run_row(const RunData& run) {
                                   number(max_rd, "{:.4g}"),
                                   number(end.align_v1, "{:.4f}"),
                                   number(max_align, "{:.4f}")};
-    for (std::size_t i = 0; i < layer_measures().size(); ++i)
-      row.emplace_back(layer + "." + layer_measures()[i], values[i]);
+    for (std::size_t i = 0; i < layer_measure_columns().size(); ++i)
+      row.emplace_back(layer + "." + layer_measure_columns()[i], values[i]);
   }
 
   const MeasuredTimeScales measured = measure_time_scales(run);

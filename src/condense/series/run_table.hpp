@@ -23,7 +23,7 @@ using RunRow = std::vector<std::pair<std::string, std::string>>;
 RunRow run_row(const RunData& run);
 
 // The per-layer measures of run_row, in column order (without the "<layer>." prefix).
-const std::vector<std::string>& layer_measures();
+const std::vector<std::string>& layer_measure_columns();
 
 // The columns of rows, in order of first appearance (the union: runs may track different layers).
 std::vector<std::string> row_columns(const std::vector<RunRow>& rows);

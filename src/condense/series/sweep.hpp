@@ -106,7 +106,6 @@ struct SweepSchedule {
   int threads = 0;             // threads per worker; 0: the cores shared among the workers
   int shard = 0, shards = 1;   // this process takes the runs i with i % shards == shard
   bool quiet = false;
-  std::vector<std::string> worker_arguments;  // how a worker process is started, after argv[0]
 };
 
 struct SweepOutcome {
@@ -116,21 +115,29 @@ struct SweepOutcome {
   bool interrupted = false;
 };
 
-// The cores this process may run on (its affinity mask).
-int available_cores();
-
 // Whether run `index` is finished already: completed or diverged with the same settings.
 bool sweep_run_done(const Sweep& sweep, std::size_t index, const std::filesystem::path& out);
 
-// Trains run `index` into OUT/<name> in this process (resuming or retraining as its directory
-// says), with `threads` threads when > 0. Writes OUT/errors/<name>.txt when it fails and removes it
-// when it completes. Returns 0, kExitDiverged, kExitInterrupted or kExitBadInput.
-int train_sweep_run(const Sweep& sweep, std::size_t index, const std::filesystem::path& out,
-                    int threads, bool quiet);
+// OUT/errors/<name>.txt: why run `name` last failed (series/series_run.hpp, recorded_error).
+std::filesystem::path sweep_error_file(const std::filesystem::path& out, const std::string& name);
+// OUT/jobs/<name>.toml: the resolved config a worker trains.
+std::filesystem::path sweep_job_file(const std::filesystem::path& out, const std::string& name);
 
-// Why run `name` last failed (OUT/errors/<name>.txt, without its line break), or "" if it has
-// not failed.
-std::string recorded_error(const std::filesystem::path& out, const std::string& name);
+// Writes run `index`'s resolved config to its job file and returns its text: what its worker
+// trains, whatever becomes of the sweep file meanwhile.
+std::string write_sweep_job(const Sweep& sweep, std::size_t index, const std::filesystem::path& out);
+
+struct SweepJobOptions {
+  int threads = 0;  // > 0: this many threads, whatever the config says
+  bool report = true;
+  bool quiet = false;
+};
+// Trains the run `name` of the sweep in OUT from its resolved config text (a worker process reads
+// it from its job file; an MPI rank receives it), keeping, resuming or retraining as its directory
+// says (series/series_run.hpp). Writes OUT/errors/<name>.txt when it fails and removes it when it
+// completes. Returns 0, kExitDiverged, kExitInterrupted or kExitBadInput.
+int train_sweep_job(const std::filesystem::path& out, const std::string& name,
+                    const std::string& config_text, const SweepJobOptions& options);
 
 // What is left of a sweep for this process: its shard's runs, split into those to train, those
 // finished already and those whose settings are invalid (failed without training). An invalid
@@ -146,7 +153,7 @@ SweepPlan plan_sweep(const Sweep& sweep, const std::filesystem::path& out, int s
 void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
                 const std::string& how);
 
-// Trains the pending runs with worker processes (`condense sweep --worker-run NAME`), recording
+// Trains the pending runs with worker processes (`condense sweep-job OUT NAME`), recording
 // each failure, and keeps sweep.csv current; then, unless it is one shard of several, writes the
 // summary. Stops starting runs on SIGINT/SIGTERM, passes the signal on to the workers (which
 // save their checkpoints) and waits for them.
@@ -176,7 +183,7 @@ class SweepTable {
 void write_sweep_summary(const Sweep& sweep, const SweepTable& table, bool quiet);
 void write_sweep_summary(const Sweep& sweep, const std::filesystem::path& out, bool quiet);
 
-// The sweep spread over the ranks of an MPI job (cli/sweep_mpi.cpp): rank 0 hands out runs one
+// The sweep spread over the ranks of an MPI job (series/sweep_mpi.cpp): rank 0 hands out runs one
 // at a time and writes the summary, the other ranks train. Called only under mpirun.
 SweepOutcome run_sweep_mpi(const Sweep& sweep, const std::filesystem::path& out,
                            const SweepSchedule& schedule);

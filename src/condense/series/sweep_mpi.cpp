@@ -25,6 +25,9 @@
 #include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
+#include "condense/core/stop_signals.hpp"
+#include "condense/series/local_workers.hpp"
+#include "condense/series/series_run.hpp"
 
 namespace condense {
 
@@ -33,10 +36,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kTagResult = 1;  // worker → rank 0: "index code milliseconds\nerror" (index −1: ready)
-constexpr int kTagWork = 2;    // rank 0 → worker: the run index to train, −1 to stop
-
-std::atomic<int> g_mpi_signal{0};
-extern "C" void mpi_stop(int signal) { g_mpi_signal.store(signal); }
+// rank 0 → worker: "index name\n<the run's resolved config>", or "-1" to stop. The worker trains
+// the config it receives, so editing the sweep file while the job runs changes nothing of it.
+constexpr int kTagWork = 2;
 
 int env_int(const char* name, int fallback) {
   const char* value = std::getenv(name);
@@ -81,23 +83,19 @@ SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSche
   SweepTable table(sweep, out);
   table.write();
 
-  struct sigaction action {};
-  action.sa_handler = mpi_stop;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  StopSignals signals;
 
   std::size_t next = 0, finished = 0;
   int active = ranks - 1;
   std::map<int, std::size_t> training;  // rank → the run it trains
   while (active > 0) {
-    if (const int signal = g_mpi_signal.load()) {
+    if (const int signal = signals.requested()) {
       // mpirun stops every rank when one dies or the job is cancelled; what finished is on disk,
       // and the runs in flight are recorded as stopped (their checkpoints are kept).
       for (const auto& [worker, index] : training) {
         const std::string& name = sweep.runs[index].name;
         make_directories(out / "errors");
-        write_file_atomic(out / "errors" / (name + ".txt"),
+        write_file_atomic(sweep_error_file(out, name),
                           fmt::format("stopped while training on rank {} (signal {}: a rank died or "
                                       "the job was cancelled); rerunning the sweep resumes it from "
                                       "its last checkpoint\n",
@@ -140,36 +138,59 @@ SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSche
       table.refresh(std::size_t(result.index));
       table.write();
     }
-    const long work = next < pending.size() ? long(pending[next++]) : -1;
-    MPI_Send(&work, 1, MPI_LONG, status.MPI_SOURCE, kTagWork, MPI_COMM_WORLD);
-    if (work < 0) --active;
-    else training[status.MPI_SOURCE] = std::size_t(work);
+    std::string work = "-1";
+    if (next < pending.size()) {
+      const std::size_t index = pending[next++];
+      work = fmt::format("{} {}\n{}", index, sweep.runs[index].name,
+                         write_sweep_job(sweep, index, out));
+      training[status.MPI_SOURCE] = index;
+    } else {
+      --active;
+    }
+    MPI_Send(work.data(), int(work.size()), MPI_CHAR, status.MPI_SOURCE, kTagWork, MPI_COMM_WORLD);
   }
   write_sweep_summary(sweep, table, schedule.quiet);
   return outcome;
 }
 
-void work(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule) {
+// A message of `tag` from `source`, whatever its length.
+std::string receive_text(int source, int tag) {
+  MPI_Status status;
+  MPI_Probe(source, tag, MPI_COMM_WORLD, &status);
+  int length = 0;
+  MPI_Get_count(&status, MPI_CHAR, &length);
+  std::string text(std::size_t(length), '\0');
+  MPI_Recv(text.data(), length, MPI_CHAR, source, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  return text;
+}
+
+void work(const fs::path& out, const SweepSchedule& schedule, bool report) {
   // This node's cores shared among its ranks (one of which may be rank 0, which only waits).
   const int local = std::max(1, env_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1));
-  const int threads = schedule.threads > 0 ? schedule.threads : std::max(1, available_cores() / local);
+  SweepJobOptions options;
+  options.threads =
+      schedule.threads > 0 ? schedule.threads : std::max(1, available_cores() / local);
+  options.report = report;
   Result result;
   for (;;) {
     const std::string message = encode(result);
     MPI_Send(message.data(), int(message.size()), MPI_CHAR, 0, kTagResult, MPI_COMM_WORLD);
+    const std::string job = receive_text(0, kTagWork);
     long index = -1;
-    MPI_Recv(&index, 1, MPI_LONG, 0, kTagWork, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    if (index < 0) return;
+    char name[4096] = {};
+    if (std::sscanf(job.c_str(), "%ld %4095s", &index, name) < 1 || index < 0) return;
+    const std::string config_text = job.substr(std::min(job.size(), job.find('\n') + 1));
     const auto started = std::chrono::steady_clock::now();
     result = {index, 0, 0, ""};
     // The run's output goes to OUT/logs/<run>.log, as a local worker's does.
-    const fs::path log = out / "logs" / (sweep.runs[std::size_t(index)].name + ".log");
+    const fs::path log = out / "logs" / (std::string(name) + ".log");
     make_directories(log.parent_path());
     std::fflush(stderr);
     const int saved = dup(2);
     const int file = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (file >= 0) dup2(file, 2);
-    result.code = train_sweep_run(sweep, std::size_t(index), out, threads, file < 0);
+    options.quiet = file < 0;
+    result.code = train_sweep_job(out, name, config_text, options);
     std::fflush(stderr);
     if (file >= 0) {
       dup2(saved, 2);
@@ -186,7 +207,7 @@ void work(const Sweep& sweep, const fs::path& out, const SweepSchedule& schedule
       std::_Exit(kExitInterrupted);
     }
     if (result.code != 0) {
-      result.error = recorded_error(out, sweep.runs[std::size_t(index)].name);
+      result.error = recorded_error(sweep_error_file(out, name));
       if (result.error.empty()) result.error = fmt::format("exit code {}", result.code);
     }
   }
@@ -207,7 +228,7 @@ SweepOutcome run_sweep_mpi(const Sweep& sweep, const fs::path& out, const SweepS
   if (rank == 0) {
     outcome = coordinate(sweep, out, schedule, ranks);
   } else {
-    work(sweep, out, schedule);
+    work(out, schedule, sweep.run_reports);
   }
   MPI_Finalize();
   if (rank != 0) std::exit(0);  // only rank 0 reports the sweep's outcome

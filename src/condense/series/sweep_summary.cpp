@@ -1,10 +1,11 @@
-// The summary of a sweep: sweep.csv, the phase diagrams and report.html (cli/sweep.hpp).
+// The summary of a sweep: sweep.csv, the phase diagrams and report.html (series/sweep.hpp).
 #include <algorithm>
 #include <cmath>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "condense/series/series_page.hpp"
 #include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/report/gnuplot.hpp"
@@ -28,8 +29,8 @@ double parse_number(const std::string& text) {
 }
 
 bool is_run_metric(const std::string& metric) {
-  return std::find(layer_measures().begin(), layer_measures().end(), metric) ==
-         layer_measures().end();
+  return std::find(layer_measure_columns().begin(), layer_measure_columns().end(), metric) ==
+         layer_measure_columns().end();
 }
 
 // The column of `figure`'s metric: the metric itself, or <layer>.<metric> with the figure's layer
@@ -51,6 +52,52 @@ struct Drawn {
   std::string name, title;
 };
 
+// The runs of each cell of a figure (x + nx·y): the sum and count of the finished runs' values of
+// `column`, and how many diverged or failed.
+struct Cells {
+  std::size_t nx = 0, ny = 0;
+  std::vector<double> sum;
+  std::vector<int> count, diverged, failed;
+  int per_cell = 0;  // runs in a cell (seeds, axes the figure does not show)
+};
+
+Cells gather_cells(const Sweep& sweep, const SweepFigure& figure, const std::vector<RunRow>& rows,
+                   const std::string& column) {
+  const SweepAxis& x = sweep.axes[figure.x];
+  Cells cells;
+  cells.nx = x.values.size();
+  cells.ny = figure.y ? sweep.axes[*figure.y].values.size() : 1;
+  const std::size_t n = cells.nx * cells.ny;
+  cells.sum.assign(n, 0.0);
+  cells.count.assign(n, 0);
+  cells.diverged.assign(n, 0);
+  cells.failed.assign(n, 0);
+  auto& sum = cells.sum;
+  auto& count = cells.count;
+  auto& diverged = cells.diverged;
+  auto& failed = cells.failed;
+  const std::size_t nx = cells.nx;
+  for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
+    const SweepRun& run = sweep.runs[i];
+    if (std::any_of(figure.where.begin(), figure.where.end(),
+                    [&](const auto& condition) { return run.value[condition.first] != condition.second; }))
+      continue;
+    const std::size_t cell = (figure.y ? run.value[*figure.y] : 0) * nx + run.value[figure.x];
+    if (cell == 0) ++cells.per_cell;
+    const std::string status = row_value(rows[i], "status");
+    const double v = parse_number(row_value(rows[i], column));
+    if (status == "completed" && std::isfinite(v)) {
+      sum[cell] += v;
+      ++count[cell];
+    } else if (status == "diverged") {
+      ++diverged[cell];
+    } else if (status == "failed") {
+      ++failed[cell];
+    }
+  }
+  return cells;
+}
+
 // One phase diagram from the table; returns a note instead when nothing can be drawn.
 std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
                                  const std::vector<RunRow>& rows, const fs::path& figures,
@@ -64,28 +111,13 @@ std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
   }
   const SweepAxis& x = sweep.axes[figure.x];
   const SweepAxis* y = figure.y ? &sweep.axes[*figure.y] : nullptr;
-  const std::size_t nx = x.values.size(), ny = y ? y->values.size() : 1;
-  std::vector<double> sum(nx * ny, 0.0);
-  std::vector<int> count(nx * ny, 0), diverged(nx * ny, 0), failed(nx * ny, 0);
-  int per_cell = 0;
-  for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
-    const SweepRun& run = sweep.runs[i];
-    if (std::any_of(figure.where.begin(), figure.where.end(),
-                    [&](const auto& condition) { return run.value[condition.first] != condition.second; }))
-      continue;
-    const std::size_t cell = (y ? run.value[*figure.y] : 0) * nx + run.value[figure.x];
-    if (cell == 0) ++per_cell;
-    const std::string status = row_value(rows[i], "status");
-    const double v = parse_number(row_value(rows[i], column));
-    if (status == "completed" && std::isfinite(v)) {
-      sum[cell] += v;
-      ++count[cell];
-    } else if (status == "diverged") {
-      ++diverged[cell];
-    } else if (status == "failed") {
-      ++failed[cell];
-    }
-  }
+  const Cells cells = gather_cells(sweep, figure, rows, column);
+  const std::size_t nx = cells.nx, ny = cells.ny;
+  const auto& count = cells.count;
+  const auto& sum = cells.sum;
+  const auto& diverged = cells.diverged;
+  const auto& failed = cells.failed;
+  const int per_cell = cells.per_cell;
   PhaseDiagram d;
   d.name = "phase_" + figure.name;
   const auto axis_label = [](const SweepAxis& axis) {
@@ -175,50 +207,32 @@ void write_sweep_summary(const Sweep& sweep, const SweepTable& table, bool quiet
   for (const auto& [status, n] : by_status)
     counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
 
-  std::string html = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{0}</title>\n"
-      "<style>body{{font-family:sans-serif;max-width:1400px;margin:1em auto;padding:0 1em}}"
-      "table{{border-collapse:collapse;font-size:0.8em}}td,th{{border:1px solid #ccc;"
-      "padding:2px 6px;text-align:right}}img{{max-width:100%}}.notes{{background:#fff4e0;"
-      "padding:0.5em 1em}}.failed td{{background:#fde0dc}}</style></head><body>\n<h1>{0}</h1>\n"
-      "<p>{1}</p>\n<p>Sweep file: <code>{2}</code>. {3} runs: {4}. The numbers are in "
-      "<a href=\"sweep.csv\">sweep.csv</a>; {5}. Running the same command again trains what is "
-      "missing.</p>\n",
-      html_escape(sweep.title), html_escape(sweep.description), html_escape(sweep.file.string()),
-      rows.size(), html_escape(counts),
+  SeriesPage page;
+  page.title = sweep.title;
+  page.description = sweep.description;
+  page.intro_html = fmt::format(
+      "<p>Sweep file: <code>{}</code>. {} runs: {}. The numbers are in <a "
+      "href=\"sweep.csv\">sweep.csv</a>; {}. Running the same command again trains what is "
+      "missing.</p>",
+      html_escape(sweep.file.string()), rows.size(), html_escape(counts),
       sweep.run_reports ? "each run's folder has its report.html"
                         : "runs have no report of their own (sweep.run_reports = false): "
                           "<code>condense report RUN</code> makes one");
-  if (!notes.empty()) {
-    html += "<div class=\"notes\"><b>Notes</b><ul>";
-    for (const auto& n : notes) html += "<li>" + html_escape(n) + "</li>";
-    html += "</ul></div>\n";
+  page.notes = notes;
+  if (!drawn.empty()) {
+    PageSection diagrams{"Phase diagrams", {}};
+    for (const auto& d : drawn)
+      diagrams.figures.push_back({html_escape(d.title),
+                                  {{fs::path("figures") / (d.name + ".png"),
+                                    fs::path("figures") / (d.name + ".pdf"), d.title}}});
+    page.before_table.push_back(std::move(diagrams));
   }
-  if (!drawn.empty()) html += "<h2>Phase diagrams</h2>\n";
-  for (const auto& d : drawn)
-    html += fmt::format(
-        "<h3>{0}</h3>\n<p><a href=\"figures/{1}.pdf\"><img src=\"figures/{1}.png\" alt=\"{0}\">"
-        "</a></p>\n",
-        html_escape(d.title), html_escape(d.name));
-  html += "<h2>Runs</h2>\n<div style=\"overflow-x:auto\"><table>\n<tr>";
-  std::vector<std::string> columns = row_columns(rows);
-  columns.erase(std::find(columns.begin(), columns.end(), "error"));
-  columns.push_back("error");
-  for (const auto& column : columns) html += "<th>" + html_escape(column) + "</th>";
-  html += "</tr>\n";
-  for (const auto& row : rows) {
-    const std::string status = row_value(row, "status");
-    html += status == "completed" ? "<tr>" : "<tr class=\"failed\">";
-    for (const auto& column : columns) {
-      const std::string cell = html_escape(row_value(row, column));
-      const bool link = column == "run" && fs::exists(out / row_value(row, "run") / "report.html");
-      html += link ? fmt::format("<td><a href=\"{0}/report.html\">{0}</a></td>", cell)
-                   : "<td>" + cell + "</td>";
-    }
-    html += "</tr>\n";
-  }
-  html += "</table></div>\n</body></html>\n";
-  write_file_atomic(out / "report.html", html);
+  page.columns = row_columns(rows);
+  page.columns.erase(std::find(page.columns.begin(), page.columns.end(), "error"));
+  page.columns.push_back("error");
+  page.rows = rows;
+  page.shade_unfinished = true;
+  write_file_atomic(out / "report.html", series_page_html(page, out));
   if (!quiet) {
     for (const auto& note : notes) fmt::print(stderr, "condense: note: {}\n", note);
     fmt::print(stderr, "condense: sweep \"{}\": {}; see {}\n", sweep.title, counts,
