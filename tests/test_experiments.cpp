@@ -83,8 +83,8 @@ TEST_P(ExperimentQuick, RunsAndWritesItsPage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Experiments, ExperimentQuick, ::testing::ValuesIn(experiment_files()),
-                         [](const auto& info) {
-                           std::string name = info.param;
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
                            std::replace_if(name.begin(), name.end(),
                                            [](char c) { return !std::isalnum(c); }, '_');
                            return name;

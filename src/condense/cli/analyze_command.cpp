@@ -6,24 +6,16 @@
 // RUN/analysis.csv and RUN/cosines/, with the run's own track settings unless overridden. The
 // second measures weights trained elsewhere: NPY files or a safetensors file (docs/analysis.md).
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "condense/rundir/analysis_table.hpp"
-#include "condense/rundir/cosines.hpp"
 #include "condense/analysis/weight_tensors.hpp"
 #include "condense/cli/commands.hpp"
-#include "condense/pipeline/condensation_tracking.hpp"
-#include "condense/config/config.hpp"
-#include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
-#include "condense/rundir/snapshot_index.hpp"
+#include "condense/pipeline/reanalysis.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 
@@ -44,19 +36,12 @@ struct AnalyzeOptions {
   bool threshold_given = false, negligible_given = false;
 };
 
-void check_options(const MeasureOptions& options) {
-  if (!(options.threshold > 0 && options.threshold < 1))
-    fail_input("--threshold must be a number in (0, 1), got {}", options.threshold);
-  if (!(options.negligible >= 0 && options.negligible < 1))
-    fail_input("--negligible must be a number in [0, 1), got {}", options.negligible);
-}
-
-MeasureOptions resolve_options(const AnalyzeOptions& options, MeasureOptions defaults) {
-  if (options.threshold_given) defaults.threshold = options.threshold;
-  if (options.negligible_given) defaults.negligible = options.negligible;
-  if (options.with_bias) defaults.with_bias = true;
-  check_options(defaults);
-  return defaults;
+MeasureOverrides overrides_of(const AnalyzeOptions& options) {
+  MeasureOverrides overrides;
+  if (options.threshold_given) overrides.threshold = options.threshold;
+  if (options.negligible_given) overrides.negligible = options.negligible;
+  overrides.with_bias = options.with_bias;
+  return overrides;
 }
 
 std::string cell(double value, const char* format = "{:.4f}") {
@@ -64,34 +49,16 @@ std::string cell(double value, const char* format = "{:.4f}") {
 }
 
 void analyze_run(const AnalyzeOptions& options) {
-  const RunDirectory run{options.run};
-  if (!fs::exists(run.config()))
-    fail_input("{} is not a run directory: {} is missing", options.run, run.config().string());
-  const RunConfig config = load_config_text(read_file(run.config()), run.config().string(), {});
-  const MeasureOptions measure = resolve_options(options, measure_options(config.track));
-  std::error_code error;
-  if (!fs::exists(run.snapshot_index(), error))
-    fail_input("{} is missing: the run has no snapshots to analyze", run.snapshot_index().string());
-  const auto snapshots = read_snapshot_index(run.snapshots());
-
-  CondensationRecorder recorder(run, measure, options.quiet);
-  // RD is measured against step 0 even when the index starts later.
-  recorder.read_initial();
-  for (const auto& [step, directory] : snapshots) {
-    if (!fs::is_directory(directory, error))
-      fail_input("{} is listed in {} but missing", directory.string(),
-                 run.snapshot_index().string());
-    recorder.record(step, group_layers(read_npy_weights(directory, false).tensors, false, nullptr));
-  }
-  recorder.finish();
+  const Reanalysis result = reanalyze_run(options.run, overrides_of(options), options.quiet);
   if (options.quiet) return;
-  fmt::print("{} snapshots, threshold {}, negligible {}{}: {} rows -> {}\n", snapshots.size(),
+  const MeasureOptions& measure = result.options;
+  fmt::print("{} snapshots, threshold {}, negligible {}{}: {} rows -> {}\n", result.snapshots,
              measure.threshold, measure.negligible, measure.with_bias ? ", with bias" : "",
-             recorder.analysis().rows().size(), run.analysis().string());
+             result.rows.size(), RunDirectory{options.run}.analysis().string());
   fmt::print("{:>8}  {:<10} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10} {:>10} {:>7}\n", "step", "layer",
              "|cos|", "orient", "lines", "negl", "eff.rank", "norm", "rd", "align");
-  for (const auto& r : recorder.analysis().rows())
-    if (!snapshots.empty() && r.step == snapshots.back().step)
+  for (const auto& r : result.rows)
+    if (r.step == result.last_step)
       fmt::print("{:>8}  {:<10} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10} {:>10} {:>7}\n", r.step,
                  r.layer, cell(r.mean_abs_cos), r.n_orientations, r.n_lines, r.n_negligible,
                  cell(r.effective_rank, "{:.3f}"), cell(r.norm, "{:.4g}"), cell(r.rd, "{:.4g}"),
@@ -99,57 +66,26 @@ void analyze_run(const AnalyzeOptions& options) {
 }
 
 void analyze_weights(const AnalyzeOptions& options) {
-  const MeasureOptions measure = resolve_options(options, MeasureOptions{});
-  WeightTensors tensors = read_weight_tensors(options.weights, options.skip_unsupported);
-  std::vector<std::string> skipped = tensors.skipped, unmeasurable;
-  const std::vector<LayerWeights> layers =
-      group_layers(tensors.tensors, options.skip_unsupported, &skipped, &unmeasurable);
-  if (layers.empty() && !unmeasurable.empty())
-    fail_input("{} holds no layer that can be measured: {}", options.weights,
-               fmt::join(unmeasurable, "; "));
-  if (layers.empty())
-    fail_input("{} holds no conv or linear weights; {}", options.weights,
-               "condense analyzes conv weights (out, in, kh, kw) and linear weights (out, in)");
-  if (!options.quiet)
-    for (const auto& why : unmeasurable)
-      fmt::print(stderr, "condense: warning: {}: {}; the layer is not measured\n", options.weights,
-                 why);
-
-  nlohmann::json report;
-  report["source"] = options.weights;
-  report["threshold"] = measure.threshold;
-  report["negligible"] = measure.negligible;
-  report["with_bias"] = measure.with_bias;
-  report["layers"] = nlohmann::json::array();
-  std::vector<LayerMeasures> all;
-  if (!options.quiet)
-    fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", "tensor",
-               "shape", "M", "d", "|cos|", "orient", "lines", "negl", "eff.rank", "norm");
-  for (const auto& layer : layers) {
-    const LayerMeasures m = measure_layer(layer, nullptr, measure, nullptr);
+  const WeightsAnalysis result =
+      analyze_weights(options.weights, overrides_of(options), options.skip_unsupported,
+                      options.out, options.cosines);
+  if (options.quiet) return;
+  for (const auto& why : result.unmeasurable)
+    fmt::print(stderr, "condense: warning: {}: {}; the layer is not measured\n", options.weights,
+               why);
+  fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", "tensor", "shape",
+             "M", "d", "|cos|", "orient", "lines", "negl", "eff.rank", "norm");
+  for (std::size_t i = 0; i < result.layers.size(); ++i) {
+    const LayerWeights& layer = result.layers[i];
+    const LayerMeasures& m = result.measures[i];
     const KernelMeasures& k = m.kernels;
-    if (!options.quiet)
-      fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", layer.layer,
-                 shape_string(layer.shape), k.kernels, k.kernel_size, cell(k.mean_abs_cos),
-                 k.n_orientations, k.n_lines, k.n_negligible, cell(k.effective_rank, "{:.3f}"),
-                 cell(m.norm, "{:.4g}"));
-    nlohmann::json entry = measures_json(m);
-    entry["shape"] = layer.shape;
-    entry.erase("rd");
-    entry.erase("align_v1");
-    entry.erase("align_v1_min");
-    report["layers"].push_back(entry);
-    all.push_back(m);
+    fmt::print("{:<24} {:<18} {:>5} {:>6} {:>8} {:>6} {:>6} {:>5} {:>8} {:>10}\n", layer.layer,
+               shape_string(layer.shape), k.kernels, k.kernel_size, cell(k.mean_abs_cos),
+               k.n_orientations, k.n_lines, k.n_negligible, cell(k.effective_rank, "{:.3f}"),
+               cell(m.norm, "{:.4g}"));
   }
-  if (!options.cosines.empty()) write_cosines(options.cosines, all);
-  report["skipped"] = skipped;
-  report["unmeasurable"] = unmeasurable;
-  if (!options.quiet)
-    for (const auto& s : skipped) fmt::print("skipped {}\n", s);
-  if (!options.out.empty()) {
-    write_file_atomic(options.out, report.dump(2) + "\n");
-    if (!options.quiet) fmt::print("-> {}\n", options.out);
-  }
+  for (const auto& s : result.skipped) fmt::print("skipped {}\n", s);
+  if (!options.out.empty()) fmt::print("-> {}\n", options.out);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // condense run EXPERIMENT.toml [--quick] [--set key=value]... [--out DIR] [--quiet]
 //
 // One experiment of docs/science.md §3 in one command: every run of the series, then
-// experiment.csv, the comparison figures and index.html (cli/experiment.hpp, docs/experiments.md).
+// experiment.csv, the comparison figures and index.html (series/experiment.hpp, docs/experiments.md).
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"

@@ -3,7 +3,7 @@
 //
 // Many runs over a grid of settings, on this machine's cores, over the ranks of an MPI job
 // (`mpirun -n R condense sweep ...`) or in shards of a job array; then sweep.csv, phase diagrams
-// and report.html (cli/sweep.hpp, docs/sweeps.md).
+// and report.html (series/sweep.hpp, docs/sweeps.md).
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
@@ -121,7 +121,7 @@ void add_sweep_command(CLI::App& app) {
         fmt::print(stderr, "condense: shard {}/{}: {} trained, {} diverged, {} finished already, "
                    "{} failed. When every shard is done: condense sweep {} --out {} --aggregate\n",
                    schedule.shard, schedule.shards, outcome.trained, outcome.diverged,
-                   outcome.skipped, outcome.failed, options->file, out.string());
+                   outcome.kept, outcome.failed, options->file, out.string());
     }
     if (outcome.interrupted) {
       fmt::print(stderr, "condense: the sweep was interrupted; run the same command to continue\n");

@@ -32,7 +32,7 @@ CondensationRecorder::CondensationRecorder(RunDirectory run, const MeasureOption
 void CondensationRecorder::load_direction() {
   // The theory's prediction, when it has been made for this run (docs/science.md §2): v1.npy holds
   // v₁'s weight part, prediction.json its bias component (direction.v1_bias, null without bias).
-  const fs::path v1 = run_.root / "v1.npy";
+  const fs::path v1 = run_.v1();
   if (!fs::exists(v1)) return;
   PredictedDirection direction;
   direction.weight = read_npy(v1).values;
@@ -83,7 +83,7 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
   note_ = progress_summary(measures);
   if (!analysis_.direction_note().empty() && !warned_ && !quiet_) {
     fmt::print(stderr, "condense: warning: {} not used for alignment: {}\n",
-               (run_.root / "v1.npy").string(), analysis_.direction_note());
+               run_.v1().string(), analysis_.direction_note());
     warned_ = true;
   }
   writes_ = std::async(std::launch::async, [cosines = run_.cosines(step), table = run_.analysis(),

@@ -33,8 +33,9 @@ struct RunDirectory {
   std::filesystem::path checkpoint_dir() const { return root / "checkpoint"; }
   std::filesystem::path checkpoint() const { return checkpoint_dir() / "state.bin"; }
   std::filesystem::path analysis() const { return root / "analysis.csv"; }
+  std::filesystem::path cosines_root() const { return root / "cosines"; }
   std::filesystem::path cosines(long step) const {
-    return root / "cosines" / ("step_" + std::to_string(step));
+    return cosines_root() / ("step_" + std::to_string(step));
   }
   std::filesystem::path prediction() const { return root / "prediction.json"; }
   std::filesystem::path v1() const { return root / "v1.npy"; }

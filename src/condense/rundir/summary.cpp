@@ -7,6 +7,7 @@
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/json_file.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 
@@ -75,7 +76,7 @@ RunSummary read_summary(const std::filesystem::path& path) {
 
 std::optional<RunStatus> recorded_status(const std::filesystem::path& root) {
   std::error_code error;
-  const std::filesystem::path path = root / "summary.json";
+  const std::filesystem::path path = RunDirectory{root}.summary();
   if (!std::filesystem::exists(path, error)) return std::nullopt;
   try {
     return read_summary(path).status;

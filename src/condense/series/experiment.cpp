@@ -221,7 +221,7 @@ std::vector<RunEntry> read_runs(const Experiment& experiment, const fs::path& ou
     const fs::path root = out / spec.name;
     RunEntry entry;
     entry.row = {{"label", spec.label}, {"run", spec.name}};
-    if (fs::exists(root / "config.toml")) {
+    if (fs::exists(RunDirectory{root}.config())) {
       try {
         entry.data = load_run(root);
         const RunRow measured = run_row(*entry.data);

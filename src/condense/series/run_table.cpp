@@ -8,6 +8,7 @@
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/report/measured.hpp"
+#include "condense/rundir/layout.hpp"
 
 namespace condense {
 
@@ -153,7 +154,7 @@ std::string folder_name(const std::string& label) {
 }
 
 bool same_settings(const fs::path& root, const RunConfig& config) {
-  const fs::path saved = root / "config.toml";
+  const fs::path saved = RunDirectory{root}.config();
   if (!fs::exists(saved)) return false;
   try {
     RunConfig existing = load_config_text(read_file(saved), saved.string(), {});

@@ -40,7 +40,7 @@ SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int sha
       make_directories(out / "errors");
       write_file_atomic(sweep_error_file(out, sweep.runs[i].name), sweep.runs[i].error + "\n");
     } else if (sweep_run_done(sweep, i, out)) {
-      ++plan.finished;
+      ++plan.kept;
     } else {
       plan.pending.push_back(i);
     }
@@ -53,7 +53,7 @@ void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& wh
   for (const auto& warning : sweep.warnings) fmt::print(stderr, "condense: warning: {}\n", warning);
   fmt::print(stderr, "condense: sweep \"{}\"{}: {} runs: {} finished already, {} with invalid "
              "settings, {} to train on {}\n",
-             sweep.title, where, plan.runs, plan.finished, plan.invalid.size(), plan.pending.size(),
+             sweep.title, where, plan.runs, plan.kept, plan.invalid.size(), plan.pending.size(),
              how);
   for (std::size_t i : plan.invalid)
     fmt::print(stderr, "condense: {}: {}\n", sweep.runs[i].name, sweep.runs[i].error);
@@ -99,7 +99,7 @@ void SweepTable::refresh(std::size_t index) {
                      sweep_.axes[a].labels[run.value[a]]);
   const fs::path root = out_ / run.name;
   bool measured = false;
-  if (run.config && fs::exists(root / "config.toml")) {
+  if (run.config && fs::exists(RunDirectory{root}.config())) {
     try {
       const RunRow values = run_row(load_run(root));
       row.insert(row.end(), values.begin(), values.end());
@@ -133,7 +133,7 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
   SweepOutcome outcome;
   const SweepPlan plan = plan_sweep(sweep, out, schedule.shard, schedule.shards);
   const std::vector<std::size_t>& pending = plan.pending;
-  outcome.skipped = plan.finished;
+  outcome.kept = plan.kept;
   outcome.failed = int(plan.invalid.size());
 
   const int cores = available_cores();

@@ -111,7 +111,7 @@ struct SweepSchedule {
 struct SweepOutcome {
   // Trained to the end, diverged (a result, not a failure: kept and not retrained), finished
   // before this command, failed (invalid settings, an error, a killed worker).
-  int trained = 0, diverged = 0, skipped = 0, failed = 0;
+  int trained = 0, diverged = 0, kept = 0, failed = 0;
   bool interrupted = false;
 };
 
@@ -144,7 +144,7 @@ int train_sweep_job(const std::filesystem::path& out, const std::string& name,
 // run's error goes to OUT/errors/<run>.txt like any failure's.
 struct SweepPlan {
   std::vector<std::size_t> pending, invalid;
-  int runs = 0, finished = 0;
+  int runs = 0, kept = 0;  // kept: finished before (completed or diverged, same settings)
 };
 SweepPlan plan_sweep(const Sweep& sweep, const std::filesystem::path& out, int shard, int shards);
 

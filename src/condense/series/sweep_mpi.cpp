@@ -75,7 +75,7 @@ SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSche
   make_directories(out);
   const SweepPlan plan = plan_sweep(sweep, out, 0, 1);
   const std::vector<std::size_t>& pending = plan.pending;
-  outcome.skipped = plan.finished;
+  outcome.kept = plan.kept;
   outcome.failed = int(plan.invalid.size());
   if (!schedule.quiet)
     print_plan(sweep, plan, " under MPI",

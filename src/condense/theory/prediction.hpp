@@ -5,7 +5,7 @@
 // the end of the linear stage. docs/theory.md derives every quantity.
 //
 // This module sees plain structs only (data arrays, the model's geometry, numbers); turning a
-// RunConfig into a TheoryProblem is cli/prediction.cpp's job.
+// RunConfig into a TheoryProblem is pipeline/run_prediction.cpp's job.
 #include <cstdint>
 #include <filesystem>
 #include <optional>

@@ -1,0 +1,30 @@
+# cmake -DROOT=src/condense -DRULES="core=core|nn=nn,core|..." -P check_layers.cmake
+# Fails, naming every offending file and line, when a file in ROOT/<module>/ includes
+# "condense/<other>/..." for an <other> not in <module>'s list.
+if(NOT ROOT OR NOT RULES)
+  message(FATAL_ERROR "check_layers.cmake needs -DROOT=... and -DRULES=...")
+endif()
+string(REPLACE "|" ";" rules "${RULES}")
+set(problems "")
+foreach(rule ${rules})
+  string(REGEX REPLACE "=.*" "" module "${rule}")
+  string(REGEX REPLACE "^[^=]*=" "" allowed "${rule}")
+  string(REPLACE "," ";" allowed "${allowed}")
+  file(GLOB files ${ROOT}/${module}/*.cpp ${ROOT}/${module}/*.hpp)
+  foreach(file ${files})
+    file(STRINGS ${file} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"condense/")
+    foreach(line ${lines})
+      string(REGEX REPLACE ".*\"condense/([a-z_]+)/.*" "\\1" included "${line}")
+      list(FIND allowed "${included}" at)
+      if(at EQUAL -1)
+        string(REPLACE ";" ", " list "${allowed}")
+        string(APPEND problems
+               "  ${file}: ${line}\n    ${module}/ may include only: ${list}\n")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(problems)
+  message(FATAL_ERROR "includes that point the wrong way between modules "
+                      "(docs/architecture.md):\n${problems}")
+endif()
