@@ -150,7 +150,7 @@ RunData load_run(const fs::path& root) {
     notes.push_back(fmt::format("the run's status is \"{}\"{}", run.status(),
                                 run.summary->message.empty() ? "" : ": " + run.summary->message));
 
-  run.cosine_steps = step_folders(root / "cosines");
+  run.cosine_steps = step_folders(dir.cosines_root());
   const bool cosines_off =
       run.config_text && run.config_text->find("save_cosines = false") != std::string::npos;
   if (run.cosine_steps.empty())
