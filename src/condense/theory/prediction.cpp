@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -17,8 +18,30 @@ namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
-[[noreturn]] void not_covered(const std::string& why) {
-  fail_input("no prediction applies to this model: {}", why);
+// Throws the reason why `act` has no prediction: a kink at 0, σ'(0) = 0, or not being listed.
+[[noreturn]] void activation_not_covered(const ActivationExpansion& act) {
+  if (act.kink)
+    fail_input(
+        "no prediction applies to activation {}: σ is not differentiable at 0 (σ'(0) is "
+        "undefined), so the linearization of docs/science.md §2.3 does not apply; a ReLU-like "
+        "activation has no multiplicity and condenses onto data-dependent directions",
+        act.name);
+  if (act.slope_at_zero && *act.slope_at_zero == 0.0) {
+    std::string p_text = multiplicity_text(act);
+    if (act.multiplicity)
+      p_text = fmt::format("multiplicity p = {}, so at most 2p = {} orientations ({} lines) are "
+                           "expected in the initial stage",
+                           *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
+    fail_input(
+        "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes, "
+        "so no direction v₁ is predicted for it ({})",
+        act.name, p_text);
+  }
+  fail_input(
+      "no prediction applies to activation {}: docs/science.md §2.10 covers activations "
+      "differentiable at 0 with σ'(0) ≠ 0, and the prediction is made for those listed as such: "
+      "{}",
+      act.name, fmt::join(theory_activation_names(), ", "));
 }
 
 // A time scale ln(1/x)/rate in flow time and in steps; `per_step_rate` is the log-growth per
@@ -56,73 +79,6 @@ std::string steps_text(const TimeScale& scale) {
 
 }  // namespace
 
-std::vector<std::int64_t> TheoryModel::kernel_shape() const {
-  if (family == TheoryFamily::cnn) return {conv.in_channels, conv.kernel, conv.kernel};
-  return {features};
-}
-
-std::string TheoryModel::describe() const {
-  if (family == TheoryFamily::cnn)
-    return fmt::format(
-        "two-layer CNN: {} kernels {}x{}x{}, stride {}, padding {}, on {}x{}x{} "
-        "input -> {} positions ({}x{}), {} output(s), {}, {}",
-        conv.out_channels, conv.in_channels, conv.kernel, conv.kernel, conv.stride, conv.padding,
-        conv.in_channels, conv.in_height, conv.in_width, positions(), conv.out_height(),
-        conv.out_width(), outputs, activation.name(), bias ? "with bias" : "no bias");
-  return fmt::format("two-layer FC net: {} inputs, {} hidden neurons, {} output(s), {}, {}",
-                     features, width, outputs, activation.name(), bias ? "with bias" : "no bias");
-}
-
-TheoryModel theory_model(const ModelSpec& spec) {
-  TheoryModel model;
-  model.bias = spec.bias;
-  model.outputs = spec.outputs;
-  if (spec.outputs < 1) fail_input("the model needs at least one output, got {}", spec.outputs);
-  if (spec.activations.empty()) fail_input("the model has no activation");
-  if (!spec.conv.empty()) {
-    if (spec.conv.size() > 1)
-      not_covered(
-          fmt::format("it has {} conv layers; docs/science.md §2.10 covers one conv layer read out "
-                      "directly by the linear output layer",
-                      spec.conv.size()));
-    if (!spec.hidden.empty())
-      not_covered(
-          fmt::format("it has {} hidden FC layer(s) after the conv layer; docs/science.md §2.10 "
-                      "covers a conv layer read out directly by the linear output layer",
-                      spec.hidden.size()));
-    const ConvSpec& c = spec.conv[0];
-    if (c.pool != Pooling::none)
-      not_covered(
-          fmt::format("the conv layer is followed by {} pooling; docs/science.md §2.10 reads out "
-                      "every position of the conv layer",
-                      pooling_name(c.pool)));
-    model.family = TheoryFamily::cnn;
-    model.conv = ConvGeometry{.in_channels = spec.input.channels,
-                              .out_channels = c.channels,
-                              .kernel = c.kernel,
-                              .stride = c.stride,
-                              .padding = c.padding,
-                              .in_height = spec.input.height,
-                              .in_width = spec.input.width};
-    if (model.conv.out_height() <= 0 || model.conv.out_width() <= 0)
-      fail_input("the conv layer (kernel {}, stride {}, padding {}) does not fit the {} input",
-                 c.kernel, c.stride, c.padding, to_string(spec.input));
-  } else {
-    if (spec.hidden.empty())
-      not_covered("it has no hidden layer (a linear model has no neurons to condense)");
-    if (spec.hidden.size() > 1)
-      not_covered(
-          fmt::format("it has {} hidden layers; the FC theory covers a two-layer net (one "
-                      "hidden layer)",
-                      spec.hidden.size()));
-    model.family = TheoryFamily::fc;
-    model.features = int(spec.input.size());
-    model.width = spec.hidden[0];
-  }
-  model.activation = spec.activation(0);
-  return model;
-}
-
 Prediction predict(const TheoryProblem& problem) {
   const TheoryModel& model = problem.model;
   Prediction p;
@@ -143,26 +99,12 @@ Prediction predict(const TheoryProblem& problem) {
                model.outputs);
   if (problem.inputs == nullptr || p.samples == 0) fail_input("the prediction needs training data");
 
-  // The activation first: for relu or x·tanh there is no direction to compute.
+  // The activation first: for relu or x·tanh there is no direction to compute. The list decides;
+  // the expansion says why for the usual refusals (and guards the list).
   p.activation = expand_at_zero(model.activation);
   const ActivationExpansion& act = p.activation;
-  if (act.kink)
-    fail_input(
-        "no prediction applies to activation {}: σ is not differentiable at 0 (σ'(0) is "
-        "undefined), so the linearization of docs/science.md §2.3 does not apply; a ReLU-like "
-        "activation has no multiplicity and condenses onto data-dependent directions",
-        act.name);
-  if (*act.slope_at_zero == 0.0) {
-    std::string p_text = multiplicity_text(act);
-    if (act.multiplicity)
-      p_text = fmt::format("multiplicity p = {}, so at most 2p = {} orientations ({} lines) are "
-                           "expected in the initial stage",
-                           *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
-    fail_input(
-        "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes, "
-        "so no direction v₁ is predicted for it ({})",
-        act.name, p_text);
-  }
+  if (!theory_covers_activation(model.activation) || act.kink || *act.slope_at_zero == 0.0)
+    activation_not_covered(act);
   const double slope = *act.slope_at_zero;
 
   p.Z = model.family == TheoryFamily::cnn
