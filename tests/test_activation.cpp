@@ -19,6 +19,7 @@
 #include "condense/core/error.hpp"
 #include "condense/core/rng.hpp"
 #include "condense/nn/activation.hpp"
+#include "condense/nn/activation_loops.hpp"
 #include "condense/nn/fast_tanh.hpp"
 
 namespace condense {
@@ -168,6 +169,95 @@ TEST(Activation, ElementLoopsInDouble) {
 }
 TEST(Activation, ElementLoopsInFloat) {
   check_element_loops<float>(2e-6);
+}
+
+// ---- Options of an activation struct (nn/activation_loops.hpp) -------------------------------
+
+// σ(x) = x²/2, whose σ'(x) = x cannot be told from y = σ(x) (the sign of x is lost): an
+// activation like it declares from_output = false, or leaves it out.
+template <bool FromOutput>
+struct HalfSquare {
+  static constexpr bool from_output = FromOutput;
+  template <class T>
+  static T value(T x, T) {
+    return T(0.5) * x * x;
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
+    return x;
+  }
+};
+struct HalfSquareWithoutOption {
+  template <class T>
+  static T value(T x, T) {
+    return T(0.5) * x * x;
+  }
+  template <class T>
+  static T derivative(T x, T, T) {
+    return x;
+  }
+};
+
+// The option is read by its value: `from_output = false` must not count as declared.
+static_assert(!activation_loops::derivative_from_output<HalfSquare<false>>());
+static_assert(!activation_loops::derivative_from_output<HalfSquareWithoutOption>());
+static_assert(activation_loops::derivative_from_output<HalfSquare<true>>());
+
+// The backward loops give σ'(z) for an activation that declares from_output = false, not σ'(h).
+template <class Act>
+void check_derivative_of_z() {
+  const std::vector<double> z = {-2.0, -0.5, 0.75, 3.0};
+  std::vector<double> h(z.size()), a = {1.0, -2.0, 0.5, 4.0}, dh(z.size(), 1.0);
+  for (std::size_t i = 0; i < z.size(); ++i) h[i] = Act::value(z[i], 0.0);
+  std::vector<double> dz(z.size()), dz_readout(z.size()), dA(z.size());
+  activation_loops::backward<Act>(z.data(), h.data(), dh.data(), dz.data(), z.size(), 0.0);
+  const double g = 0.25;
+  activation_loops::backward_readout<Act>(z.data(), h.data(), a.data(), g, dz_readout.data(),
+                                          dA.data(), true, z.size(), 0.0);
+  for (std::size_t i = 0; i < z.size(); ++i) {
+    EXPECT_EQ(dz[i], z[i]) << "element " << i;
+    EXPECT_EQ(dz_readout[i], (a[i] * g) * z[i]) << "element " << i;
+    EXPECT_EQ(dA[i], g * h[i]) << "element " << i;
+  }
+}
+
+TEST(ActivationOptions, FromOutputFalseDifferentiatesAtZ) {
+  check_derivative_of_z<HalfSquare<false>>();
+  check_derivative_of_z<HalfSquareWithoutOption>();
+}
+
+// tanh's σ' = 1 − y², a function of the output alone.
+struct TanhFromOutput {
+  static constexpr bool from_output = true;
+  static double derivative(double, double y, double) { return 1.0 - y * y; }
+};
+
+TEST(ActivationOptions, FromOutputTrueNeedsNoZ) {
+  // The loops read h only, so z may be null.
+  const std::vector<double> h = {-0.5, 0.0, 0.9}, dh = {2.0, 1.0, -1.0};
+  std::vector<double> dz(h.size());
+  activation_loops::backward<TanhFromOutput>(static_cast<const double*>(nullptr), h.data(),
+                                             dh.data(), dz.data(), h.size(), 0.0);
+  for (std::size_t i = 0; i < h.size(); ++i) EXPECT_EQ(dz[i], dh[i] * (1.0 - h[i] * h[i])) << i;
+}
+
+// Every built-in that declares from_output has σ'(x) equal to its derivative given y alone.
+TEST(ActivationOptions, BuiltinsThatUseTheOutputAgreeWithTheirDerivative) {
+  int from_output = 0;
+  for (const std::string& name : names_to_test()) {
+    const Activation activation = parse_activation(name);
+    if (!activation.derivative_from_output()) continue;
+    ++from_output;
+    for (double x : grid(-3.0, 3.0, 0.25)) {
+      const double y = activation.value(x), dz_of_y = [&] {
+        double dz = 0.0, dh = 1.0;
+        activation_backward(activation, static_cast<const double*>(nullptr), &y, &dh, &dz, 1);
+        return dz;
+      }();
+      EXPECT_NEAR(dz_of_y, activation.derivative(x), 1e-15) << name << " at " << x;
+    }
+  }
+  EXPECT_EQ(from_output, 3);  // identity, tanh, sigmoid
 }
 
 // ---- The vectorized tanh ----------------------------------------------------------------------

@@ -382,6 +382,7 @@ class ProbeLayer final : public Layer<double> {
   ProbeLayer(int features, Shape shape, Bug bug)
       : Layer<double>("probe", {features, 1, 1}, {features, 1, 1}), shape_(shape), bug_(bug) {}
   std::string describe() const override { return "probe"; }
+  std::string_view kind() const override { return "probe"; }
   void declare(ParameterStore<double>& store) override {
     const int F = output_.channels;
     weight_id_ = store.add("probe", false, {F}, 1, 1);

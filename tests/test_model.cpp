@@ -129,6 +129,49 @@ TEST(ModelParameters, ResidualFcNetHasPyTorchNamesAndShapes) {
   EXPECT_THAT(description, HasSubstr("fc3: Residual(h + xtanh("));
 }
 
+// ---- Layer sequences and the fused passes ---------------------------------------------------
+
+using Kinds = std::vector<std::string_view>;
+
+TEST(ModelLayers, KindsFollowTheDescription) {
+  EXPECT_EQ(Model<double>::layer_kinds(small_cnn()),
+            (Kinds{"conv2d", "activation", "pool2d", "conv2d", "activation", "flatten", "linear",
+                   "activation", "linear"}));
+  EXPECT_EQ(Model<double>::layer_kinds(residual_fc_net()),
+            (Kinds{"linear", "activation", "residual", "residual", "linear"}));
+  ModelSpec images = residual_fc_net();
+  images.input = {1, 3, 3};
+  images.hidden = {8};
+  images.activations = activations({"tanh"});
+  EXPECT_EQ(Model<double>::layer_kinds(images),
+            (Kinds{"flatten", "linear", "activation", "linear"}));
+}
+
+// The one-pass two-layer CNN runs exactly conv → activation → flatten → readout; one layer more
+// (pooling, a hidden layer, a second conv) runs layer by layer, with each conv layer applying its
+// activation sample by sample.
+TEST(ModelLayers, OnlyTheTwoLayerCnnRunsInOnePass) {
+  ModelSpec spec;
+  spec.input = {2, 6, 6};
+  spec.conv = {{3, 3, 1, 1, Pooling::none}};
+  spec.activations = activations({"tanh"});
+  EXPECT_TRUE(Model<double>(spec).fuses_step());
+  ModelSpec pooled = spec;
+  pooled.conv[0].pool = Pooling::avg2;
+  EXPECT_FALSE(Model<double>(pooled).fuses_step());
+  ModelSpec hidden = spec;
+  hidden.hidden = {4};
+  EXPECT_FALSE(Model<double>(hidden).fuses_step());
+  ModelSpec two_conv = spec;
+  two_conv.conv.push_back({3, 3, 1, 1, Pooling::none});
+  EXPECT_FALSE(Model<double>(two_conv).fuses_step());
+  ModelSpec fc;
+  fc.input = {2, 6, 6};
+  fc.hidden = {4};
+  fc.activations = activations({"tanh"});
+  EXPECT_FALSE(Model<double>(fc).fuses_step());
+}
+
 // ---- Impossible descriptions ----------------------------------------------------------------
 
 std::string model_error(const ModelSpec& spec) {

@@ -2,6 +2,8 @@
 // Z against a naive loop and against an independent numpy SVD, the activation's multiplicity, the
 // exact linear dynamics against RK4 and against gradient descent on a real model, the refusals,
 // and `condense predict` end to end.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,12 +15,10 @@
 #include <map>
 #include <random>
 
-#include <fmt/format.h>
-
-#include "condense/pipeline/run_prediction.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/npy.hpp"
 #include "condense/nn/model.hpp"
+#include "condense/pipeline/run_prediction.hpp"
 #include "condense/theory/activation_expansion.hpp"
 #include "condense/theory/correlation.hpp"
 #include "condense/theory/linear_dynamics.hpp"
@@ -442,6 +442,89 @@ TEST(Refusals, ModelsTheTheoryDoesNotCover) {
   EXPECT_CONTAINS(error_of([&] { theory_model(deep_fc); }), "no hidden layer");
   deep_fc.hidden = {8};
   EXPECT_EQ(theory_model(deep_fc).family, TheoryFamily::fc);
+}
+
+// The covered models are an allow-list of layer sequences: a sequence that differs from every
+// listed one in any layer, including a kind of layer the list does not name, is refused.
+TEST(Refusals, OnlyListedLayerSequencesAreCovered) {
+  using Kinds = std::vector<std::string_view>;
+  const Kinds cnn = {"conv2d", "activation", "flatten", "linear"};
+  const Kinds fc = {"linear", "activation", "linear"};
+  const Kinds fc_on_images = {"flatten", "linear", "activation", "linear"};
+  EXPECT_EQ(theory_family(cnn), TheoryFamily::cnn);
+  EXPECT_EQ(theory_family(fc), TheoryFamily::fc);
+  EXPECT_EQ(theory_family(fc_on_images), TheoryFamily::fc);
+  // Every sequence one layer away from a listed one: refused unless it is itself listed.
+  auto check = [&](const Kinds& kinds) {
+    const bool listed = kinds == cnn || kinds == fc || kinds == fc_on_images;
+    EXPECT_EQ(theory_family(kinds).has_value(), listed) << fmt::format("{}", fmt::join(kinds, " "));
+  };
+  const std::vector<std::string_view> kinds = {"conv2d", "activation", "pool2d",    "flatten",
+                                               "linear", "residual",   "batch_norm"};
+  int checked = 0;
+  for (const Kinds& covered : {cnn, fc, fc_on_images})
+    for (std::size_t at = 0; at <= covered.size(); ++at) {
+      for (const std::string_view kind : kinds) {
+        Kinds longer = covered;
+        longer.insert(longer.begin() + std::ptrdiff_t(at), kind);
+        check(longer);
+        if (at == covered.size()) continue;
+        Kinds replaced = covered;
+        replaced[at] = kind;
+        check(replaced);
+        ++checked;
+      }
+      if (at == covered.size()) continue;
+      Kinds shorter = covered;
+      shorter.erase(shorter.begin() + std::ptrdiff_t(at));
+      check(shorter);
+    }
+  EXPECT_EQ(checked, 7 * 11);
+  EXPECT_FALSE(theory_family({}));
+  EXPECT_FALSE(theory_family({"conv2d", "activation", "batch_norm", "flatten", "linear"}));
+}
+
+// What theory_model accepts is what the list names; every description it accepts builds those
+// layers.
+TEST(Refusals, TheoryModelAcceptsTheListedFamiliesOnly) {
+  ModelSpec cnn = two_layer_cnn();
+  EXPECT_EQ(theory_model(cnn).family, TheoryFamily::cnn);
+  ModelSpec fc;
+  fc.input = {1, 4, 4};
+  fc.hidden = {8};
+  fc.activations = {parse_activation("tanh")};
+  EXPECT_EQ(theory_model(fc).family, TheoryFamily::fc);
+  EXPECT_EQ(theory_model(fc).features, 16);
+  // A description the model itself refuses has no prediction either: two activations for one
+  // activated layer.
+  ModelSpec two_names = two_layer_cnn();
+  two_names.activations.push_back(parse_activation("relu"));
+  EXPECT_CONTAINS(error_of([&] { theory_model(two_names); }), "model.activation lists 2 names");
+}
+
+// Activations are an allow-list too; every listed one has the leading term the prediction needs,
+// and every built-in outside it is refused with its reason.
+TEST(Refusals, OnlyListedActivationsAreCovered) {
+  const std::vector<std::string> covered = theory_activation_names();
+  EXPECT_EQ(covered,
+            (std::vector<std::string>{"identity", "tanh", "sigmoid", "softplus", "gelu", "silu"}));
+  for (const std::string& name : covered) {
+    const ActivationExpansion e = expand_at_zero(parse_activation(name));
+    EXPECT_FALSE(e.kink) << name;
+    ASSERT_TRUE(e.slope_at_zero) << name;
+    EXPECT_NE(*e.slope_at_zero, 0.0) << name;
+  }
+  const std::vector<double> x = normal_values(36 * 10, 41);
+  const Matrix<double> Y = teacher_targets(x, 10, 1, 42);
+  for (const std::string& name : activation_names()) {
+    const bool listed = std::find(covered.begin(), covered.end(), name) != covered.end();
+    EXPECT_EQ(theory_covers_activation(parse_activation(name)), listed) << name;
+    if (listed) continue;
+    const std::string error = error_of([&] { predict_small(two_layer_cnn(name), Y, x); });
+    EXPECT_CONTAINS(error, "activation " + name);
+    EXPECT_CONTAINS(error, "docs/science.md §2.");
+  }
+  EXPECT_FALSE(theory_covers_activation(parse_activation("leaky_relu:0.2")));
 }
 
 TEST(Refusals, ActivationsWithoutALeadingTerm) {

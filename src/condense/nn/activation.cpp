@@ -7,14 +7,15 @@
 #include <type_traits>
 
 #include "condense/core/error.hpp"
+#include "condense/nn/activation_loops.hpp"
 #include "condense/nn/fast_tanh.hpp"
 
 namespace condense {
 
 namespace {
 
-// One struct per activation: its name, σ(x), and σ'(x) given x and y = σ(x).
-// To add an activation, add a struct here and list it in `Builtins` below.
+// One struct per activation: its name, σ(x), and σ'(x) given x and y = σ(x); activation_loops.hpp
+// says what a struct declares. To add an activation, add a struct here and list it in `Builtins`.
 
 struct Identity {
   static constexpr std::string_view name = "identity";
@@ -197,11 +198,8 @@ std::string Activation::name() const {
 }
 
 bool Activation::derivative_from_output() const {
-  return dispatch(index, [](auto act) {
-    using Act = decltype(act);
-    if constexpr (requires { Act::from_output; }) return Act::from_output;
-    return false;
-  });
+  return dispatch(
+      index, [](auto act) { return activation_loops::derivative_from_output<decltype(act)>(); });
 }
 
 bool Activation::has_kink() const {
@@ -270,17 +268,8 @@ template <class T>
 void activation_backward(const Activation& activation, const T* z, const T* h, const T* dh, T* dz,
                          std::size_t n) {
   const T p = T(activation.parameter);
-  dispatch(activation.index, [&](auto act) {
-    using Act = decltype(act);
-    if constexpr (requires { Act::from_output; }) {
-      // z may be null: the derivative is a function of h alone.
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) dz[i] = dh[i] * Act::derivative(h[i], h[i], p);
-    } else {
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) dz[i] = dh[i] * Act::derivative(z[i], h[i], p);
-    }
-  });
+  dispatch(activation.index,
+           [&](auto act) { activation_loops::backward<decltype(act)>(z, h, dh, dz, n, p); });
 }
 
 template <class T>
@@ -288,28 +277,7 @@ void activation_backward_readout(const Activation& activation, const T* z, const
                                  T g, T* dz, T* dA, bool first, std::size_t n) {
   const T p = T(activation.parameter);
   dispatch(activation.index, [&](auto act) {
-    using Act = decltype(act);
-    // The same operations, in the same order, as dh = Aᵀ·df, activation_backward and
-    // dA += df·hᵀ would do one after another for a single output. Each element's h is read
-    // before its dz is written, so dz may be h itself.
-    auto sweep = [&](auto keep_dA) {
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) {
-        const T hi = h[i];
-        const T x = [&] {
-          if constexpr (requires { Act::from_output; })
-            return hi;
-          else
-            return z[i];
-        }();
-        dA[i] = keep_dA ? dA[i] + g * hi : g * hi;
-        dz[i] = (a[i] * g) * Act::derivative(x, hi, p);
-      }
-    };
-    if (first)
-      sweep(std::false_type{});
-    else
-      sweep(std::true_type{});
+    activation_loops::backward_readout<decltype(act)>(z, h, a, g, dz, dA, first, n, p);
   });
 }
 

@@ -57,6 +57,7 @@ class Conv2d final : public Layer<T> {
          int padding, bool bias);
 
   std::string describe() const override;
+  std::string_view kind() const override { return layer_kind::conv2d; }
   const ConvGeometry& geometry() const { return g_; }
   bool has_bias() const { return bias_; }
   int weight_id() const { return weight_id_; }

@@ -13,6 +13,7 @@ class ActivationLayer final : public Layer<T> {
       : Layer<T>(std::move(name), shape, shape), activation_(activation) {}
 
   std::string describe() const override;
+  std::string_view kind() const override { return layer_kind::activation; }
   const Activation& activation() const { return activation_; }
   // z: (N, F) → h: (N, F)
   void forward(ParameterStore<T>& store, const T* z, T* h, int N, bool same_input) override;
@@ -32,6 +33,7 @@ class Flatten final : public Layer<T> {
       : Layer<T>(std::move(name), input, {int(input.size()), 1, 1}) {}
 
   std::string describe() const override;
+  std::string_view kind() const override { return layer_kind::flatten; }
   bool is_view() const override { return true; }
   void forward(ParameterStore<T>&, const T*, T*, int, bool) override {}
   void backward(ParameterStore<T>&, const T*, const T*, const T*, T*, int) override {}

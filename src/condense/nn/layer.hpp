@@ -14,6 +14,18 @@
 
 namespace condense {
 
+// What a layer is (Layer::kind), for code that recognises a sequence of layers: the model's fused
+// passes (nn/model.cpp) and the models the theory covers (theory/prediction.cpp). Code that looks
+// for a sequence names every layer of it, so a layer of a new kind is never taken for another.
+namespace layer_kind {
+inline constexpr std::string_view conv2d = "conv2d";
+inline constexpr std::string_view activation = "activation";
+inline constexpr std::string_view pool2d = "pool2d";
+inline constexpr std::string_view flatten = "flatten";
+inline constexpr std::string_view linear = "linear";
+inline constexpr std::string_view residual = "residual";
+}  // namespace layer_kind
+
 template <class T>
 class Layer {
  public:
@@ -26,7 +38,8 @@ class Layer {
   const std::string& name() const { return name_; }  // "conv1", "fc2", "tanh1", "pool1"
   FeatureShape input_shape() const { return input_; }
   FeatureShape output_shape() const { return output_; }
-  virtual std::string describe() const = 0;  // one line, e.g. "conv1: Conv2d(3 -> 32, k=3, ...)"
+  virtual std::string describe() const = 0;   // one line, e.g. "conv1: Conv2d(3 -> 32, k=3, ...)"
+  virtual std::string_view kind() const = 0;  // one of layer_kind
 
   // Adds the layer's tensors to the store (before it allocates) and remembers their ids.
   virtual void declare(ParameterStore<T>& store) {}

@@ -20,6 +20,7 @@ class Linear final : public Layer<T> {
   Linear(std::string name, FeatureShape input, int out_features, bool bias);
 
   std::string describe() const override;
+  std::string_view kind() const override { return layer_kind::linear; }
   bool has_bias() const { return bias_; }
   int weight_id() const { return weight_id_; }
   int bias_id() const { return bias_id_; }

@@ -11,6 +11,15 @@
 
 namespace condense {
 
+namespace {
+
+// The two-layer CNN of docs/science.md §2.1 as layers: conv → activation → flatten → readout.
+// ConvReadout runs exactly this sequence in one pass per sample (conv_readout.hpp).
+const std::vector<std::string_view> kConvReadoutLayers = {
+    layer_kind::conv2d, layer_kind::activation, layer_kind::flatten, layer_kind::linear};
+
+}  // namespace
+
 template <class T>
 Model<T>::Model(ModelSpec spec) : Model(std::move(spec), Allocate::parameters) {}
 
@@ -27,6 +36,18 @@ std::vector<ParameterInfo> Model<T>::parameter_info(const ModelSpec& spec) {
 template <class T>
 std::string Model<T>::describe_spec(const ModelSpec& spec) {
   return Model(spec, Allocate::nothing).describe();
+}
+
+template <class T>
+std::vector<std::string_view> Model<T>::layer_kinds(const ModelSpec& spec) {
+  return Model(spec, Allocate::nothing).layer_kinds();
+}
+
+template <class T>
+std::vector<std::string_view> Model<T>::layer_kinds() const {
+  std::vector<std::string_view> kinds;
+  for (const auto& layer : layers_) kinds.push_back(layer->kind());
+  return kinds;
 }
 
 template <class T>
@@ -84,21 +105,17 @@ Model<T>::Model(ModelSpec spec, Allocate allocate) : spec_(std::move(spec)) {
   for (auto& layer : layers_) layer->declare(parameters_);
   if (allocate == Allocate::parameters) parameters_.allocate();
 
-  // conv → activation → flatten → readout: one pass per sample (conv_readout.hpp).
-  if (layers_.size() == 4) {
-    auto* conv = dynamic_cast<Conv2d<T>*>(layers_[0].get());
-    auto* activation = dynamic_cast<ActivationLayer<T>*>(layers_[1].get());
-    auto* readout = dynamic_cast<Linear<T>*>(layers_[3].get());
-    if (conv && activation && layers_[2]->is_view() && readout)
-      conv_readout_ = std::make_unique<ConvReadout<T>>(*conv, *activation, *readout);
-  }
+  const std::vector<std::string_view> kinds = layer_kinds();
+  if (kinds == kConvReadoutLayers)
+    conv_readout_ = std::make_unique<ConvReadout<T>>(static_cast<Conv2d<T>&>(*layers_[0]),
+                                                     static_cast<ActivationLayer<T>&>(*layers_[1]),
+                                                     static_cast<Linear<T>&>(*layers_[3]));
   // Otherwise every conv layer runs its activation sample by sample, so that neither the conv
   // output nor its gradient makes a trip through memory for the whole batch.
   fused_.assign(layers_.size(), false);
   if (!conv_readout_)
     for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
-      fused_[i] = dynamic_cast<Conv2d<T>*>(layers_[i].get()) &&
-                  dynamic_cast<ActivationLayer<T>*>(layers_[i + 1].get());
+      fused_[i] = kinds[i] == layer_kind::conv2d && kinds[i + 1] == layer_kind::activation;
 }
 
 template <class T>
@@ -244,15 +261,14 @@ void Model<T>::backward(const T* df) {
   const T* dy = df;
   for (std::size_t i = layers_.size(); i-- > 0;) {
     Layer<T>& layer = *layers_[i];
-    if (layer.is_view()) continue;  // dx is dy itself
+    if (layer.is_view()) continue;         // dx is dy itself
     if (i > 0 && fused_[i - 1]) continue;  // the conv layer before it takes dy through it
     const T* x = i == 0 ? input_ : outputs_[i - 1];
     T* dx = nullptr;
     if (i > first) dx = (dy == grad_a_.data()) ? grad_b_.data() : grad_a_.data();
     if (fused_[i])
-      static_cast<Conv2d<T>&>(layer).backward_activated(parameters_, x, outputs_[i],
-                                                        outputs_[i + 1], dy, dx, N,
-                                                        fused_activation(i));
+      static_cast<Conv2d<T>&>(layer).backward_activated(
+          parameters_, x, outputs_[i], outputs_[i + 1], dy, dx, N, fused_activation(i));
     else
       layer.backward(parameters_, x, outputs_[i], dy, dx, N);
     dy = dx;

@@ -25,6 +25,8 @@ class Model {
   static std::vector<ParameterInfo> parameter_info(const ModelSpec& spec);
   // describe() of a model of `spec`, without allocating it.
   static std::string describe_spec(const ModelSpec& spec);
+  // layer_kinds() of a model of `spec`, without allocating it.
+  static std::vector<std::string_view> layer_kinds(const ModelSpec& spec);
 
   const ModelSpec& spec() const { return spec_; }
   ParameterStore<T>& parameters() { return parameters_; }
@@ -32,7 +34,8 @@ class Model {
   const std::vector<std::unique_ptr<Layer<T>>>& layers() const { return layers_; }
   int outputs() const { return spec_.outputs; }
   FeatureShape input_shape() const { return spec_.input; }
-  std::string describe() const;  // one line per layer
+  std::string describe() const;                       // one line per layer
+  std::vector<std::string_view> layer_kinds() const;  // Layer::kind of every layer, in order
 
   // Allocates the buffers of batches of up to `batch` samples; forward does it when needed.
   void reserve(int batch);
@@ -79,10 +82,11 @@ class Model {
   std::vector<std::vector<T>> buffers_;  // owned outputs, one per non-view layer
   std::vector<T*> outputs_;              // layer i's output (a view layer shares its input's)
   std::vector<T> grad_a_, grad_b_;       // ping-pong buffers for dy and dx
-  // The two-layer CNN's fused pass over its four layers (conv_readout.hpp); null for other models.
+  // The two-layer CNN's fused pass over its four layers (conv_readout.hpp), for a model whose
+  // layers are exactly kConvReadoutLayers (model.cpp); null for other models.
   std::unique_ptr<ConvReadout<T>> conv_readout_;
   // fused_[i]: layer i is a Conv2d whose activation (layer i + 1) runs inside it, sample by
-  // sample (Conv2d::forward_activated, backward_activated).
+  // sample (Conv2d::forward_activated, backward_activated); with no conv_readout_ only.
   std::vector<bool> fused_;
   // The activation of the fused conv layer i, and whether the layer keeps its output z (the
   // activation's derivative needs it).

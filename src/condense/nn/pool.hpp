@@ -16,6 +16,7 @@ class Pool2d final : public Layer<T> {
   Pool2d(std::string name, FeatureShape input, PoolKind kind, int kernel, int stride);
 
   std::string describe() const override;
+  std::string_view kind() const override { return layer_kind::pool2d; }
   void reserve(int batch) override;
   std::size_t cache_bytes(int batch) const override;
   // x: (N, C, H, W) → y: (N, C, Ho, Wo)

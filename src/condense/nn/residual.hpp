@@ -14,6 +14,7 @@ class ResidualBlock final : public Layer<T> {
   ResidualBlock(std::string name, FeatureShape input, int width, Activation activation, bool bias);
 
   std::string describe() const override;
+  std::string_view kind() const override { return layer_kind::residual; }
   const Activation& activation() const { return activation_; }
   bool has_bias() const { return bias_; }
   void declare(ParameterStore<T>& store) override;

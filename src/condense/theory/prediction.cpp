@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -17,8 +18,30 @@ namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
-[[noreturn]] void not_covered(const std::string& why) {
-  fail_input("no prediction applies to this model: {}", why);
+// Throws the reason why `act` has no prediction: a kink at 0, σ'(0) = 0, or not being listed.
+[[noreturn]] void activation_not_covered(const ActivationExpansion& act) {
+  if (act.kink)
+    fail_input(
+        "no prediction applies to activation {}: σ is not differentiable at 0 (σ'(0) is "
+        "undefined), so the linearization of docs/science.md §2.3 does not apply; a ReLU-like "
+        "activation has no multiplicity and condenses onto data-dependent directions",
+        act.name);
+  if (act.slope_at_zero && *act.slope_at_zero == 0.0) {
+    std::string p_text = multiplicity_text(act);
+    if (act.multiplicity)
+      p_text = fmt::format("multiplicity p = {}, so at most 2p = {} orientations ({} lines) are "
+                           "expected in the initial stage",
+                           *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
+    fail_input(
+        "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes, "
+        "so no direction v₁ is predicted for it ({})",
+        act.name, p_text);
+  }
+  fail_input(
+      "no prediction applies to activation {}: docs/science.md §2.10 covers activations "
+      "differentiable at 0 with σ'(0) ≠ 0, and the prediction is made for those listed as such: "
+      "{}",
+      act.name, fmt::join(theory_activation_names(), ", "));
 }
 
 // A time scale ln(1/x)/rate in flow time and in steps; `per_step_rate` is the log-growth per
@@ -32,98 +55,9 @@ TimeScale time_scale(double log_factor, double rate, const std::optional<double>
   return scale;
 }
 
-nlohmann::json finite_or_null(double value) {
-  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
-}
-
-nlohmann::json time_scale_json(const TimeScale& scale) {
-  nlohmann::json j;
-  j["time"] = finite_or_null(scale.time);
-  j["steps"] = scale.steps ? nlohmann::json(*scale.steps) : nlohmann::json(nullptr);
-  j["steps_discrete_gd"] =
-      scale.discrete_steps ? nlohmann::json(*scale.discrete_steps) : nlohmann::json(nullptr);
-  return j;
-}
-
-std::string steps_text(const TimeScale& scale) {
-  if (!std::isfinite(scale.time)) return "never";
-  if (!scale.steps) return fmt::format("t = {:.4g}", scale.time);
-  if (!scale.discrete_steps)
-    return fmt::format("t = {:.4g} ({:.0f} steps)", scale.time, *scale.steps);
-  return fmt::format("t = {:.4g} ({:.0f} steps; {:.0f} for discrete GD)", scale.time, *scale.steps,
-                     *scale.discrete_steps);
-}
-
-}  // namespace
-
-std::vector<std::int64_t> TheoryModel::kernel_shape() const {
-  if (family == TheoryFamily::cnn) return {conv.in_channels, conv.kernel, conv.kernel};
-  return {features};
-}
-
-std::string TheoryModel::describe() const {
-  if (family == TheoryFamily::cnn)
-    return fmt::format(
-        "two-layer CNN: {} kernels {}x{}x{}, stride {}, padding {}, on {}x{}x{} "
-        "input -> {} positions ({}x{}), {} output(s), {}, {}",
-        conv.out_channels, conv.in_channels, conv.kernel, conv.kernel, conv.stride, conv.padding,
-        conv.in_channels, conv.in_height, conv.in_width, positions(), conv.out_height(),
-        conv.out_width(), outputs, activation.name(), bias ? "with bias" : "no bias");
-  return fmt::format("two-layer FC net: {} inputs, {} hidden neurons, {} output(s), {}, {}",
-                     features, width, outputs, activation.name(), bias ? "with bias" : "no bias");
-}
-
-TheoryModel theory_model(const ModelSpec& spec) {
-  TheoryModel model;
-  model.bias = spec.bias;
-  model.outputs = spec.outputs;
-  if (spec.outputs < 1) fail_input("the model needs at least one output, got {}", spec.outputs);
-  if (spec.activations.empty()) fail_input("the model has no activation");
-  if (!spec.conv.empty()) {
-    if (spec.conv.size() > 1)
-      not_covered(
-          fmt::format("it has {} conv layers; docs/science.md §2.10 covers one conv layer read out "
-                      "directly by the linear output layer",
-                      spec.conv.size()));
-    if (!spec.hidden.empty())
-      not_covered(
-          fmt::format("it has {} hidden FC layer(s) after the conv layer; docs/science.md §2.10 "
-                      "covers a conv layer read out directly by the linear output layer",
-                      spec.hidden.size()));
-    const ConvSpec& c = spec.conv[0];
-    if (c.pool != Pooling::none)
-      not_covered(
-          fmt::format("the conv layer is followed by {} pooling; docs/science.md §2.10 reads out "
-                      "every position of the conv layer",
-                      pooling_name(c.pool)));
-    model.family = TheoryFamily::cnn;
-    model.conv = ConvGeometry{.in_channels = spec.input.channels,
-                              .out_channels = c.channels,
-                              .kernel = c.kernel,
-                              .stride = c.stride,
-                              .padding = c.padding,
-                              .in_height = spec.input.height,
-                              .in_width = spec.input.width};
-    if (model.conv.out_height() <= 0 || model.conv.out_width() <= 0)
-      fail_input("the conv layer (kernel {}, stride {}, padding {}) does not fit the {} input",
-                 c.kernel, c.stride, c.padding, to_string(spec.input));
-  } else {
-    if (spec.hidden.empty())
-      not_covered("it has no hidden layer (a linear model has no neurons to condense)");
-    if (spec.hidden.size() > 1)
-      not_covered(
-          fmt::format("it has {} hidden layers; the FC theory covers a two-layer net (one "
-                      "hidden layer)",
-                      spec.hidden.size()));
-    model.family = TheoryFamily::fc;
-    model.features = int(spec.input.size());
-    model.width = spec.hidden[0];
-  }
-  model.activation = spec.activation(0);
-  return model;
-}
-
-Prediction predict(const TheoryProblem& problem) {
+// The prediction's copy of the problem's description (model, data, init, steps), once the
+// targets are checked against the model.
+Prediction prediction_record(const TheoryProblem& problem) {
   const TheoryModel& model = problem.model;
   Prediction p;
   p.model = model;
@@ -142,29 +76,13 @@ Prediction predict(const TheoryProblem& problem) {
     fail_input("the targets have {} columns, the model has {} outputs", problem.targets.cols(),
                model.outputs);
   if (problem.inputs == nullptr || p.samples == 0) fail_input("the prediction needs training data");
+  return p;
+}
 
-  // The activation first: for relu or x·tanh there is no direction to compute.
-  p.activation = expand_at_zero(model.activation);
-  const ActivationExpansion& act = p.activation;
-  if (act.kink)
-    fail_input(
-        "no prediction applies to activation {}: σ is not differentiable at 0 (σ'(0) is "
-        "undefined), so the linearization of docs/science.md §2.3 does not apply; a ReLU-like "
-        "activation has no multiplicity and condenses onto data-dependent directions",
-        act.name);
-  if (*act.slope_at_zero == 0.0) {
-    std::string p_text = multiplicity_text(act);
-    if (act.multiplicity)
-      p_text = fmt::format("multiplicity p = {}, so at most 2p = {} orientations ({} lines) are "
-                           "expected in the initial stage",
-                           *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
-    fail_input(
-        "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes, "
-        "so no direction v₁ is predicted for it ({})",
-        act.name, p_text);
-  }
-  const double slope = *act.slope_at_zero;
-
+// Z and its spectrum (docs/science.md §2.3). Refuses Z = 0 and a degenerate gap: v₁ is then not
+// determined.
+void set_correlation(const TheoryProblem& problem, Prediction& p) {
+  const TheoryModel& model = problem.model;
   p.Z = model.family == TheoryFamily::cnn
             ? cnn_correlation(model.conv, model.bias, problem.inputs, problem.targets)
             : fc_correlation(model.features, model.bias, problem.inputs, problem.targets);
@@ -180,17 +98,23 @@ Prediction predict(const TheoryProblem& problem) {
         "<= {:g}·s1): the direction v1 is not determined, the kernels turn towards the "
         "plane of the top singular vectors instead",
         s1, s2, s1 - s2, kDegenerateGap);
+}
 
-  // The drive σ(0)·ȳ_k, the same at every position of output k (docs/science.md §2.5).
-  const int L = model.positions();
-  p.drive = Vector<double>::Zero(model.readout_size());
-  const Vector<double> mean_targets = problem.targets.colwise().mean().transpose();  // (K)
-  for (int k = 0; k < model.outputs; ++k)
-    p.drive.segment(std::int64_t(k) * L, L).setConstant(act.value_at_zero * mean_targets(k));
+// The drive σ(0)·ȳ_k, the same at every position of output k (docs/science.md §2.5).
+void set_drive(const Vector<double>& mean_targets, Prediction& p) {
+  const int L = p.model.positions();
+  p.drive = Vector<double>::Zero(p.model.readout_size());
+  for (int k = 0; k < p.model.outputs; ++k)
+    p.drive.segment(std::int64_t(k) * L, L)
+        .setConstant(p.activation.value_at_zero * mean_targets(k));
+}
 
-  // Time scales (docs/science.md §2.4) with the effective rates |σ'(0)|·s_k.
-  p.rate1 = std::abs(slope) * s1;
-  p.rate2 = std::abs(slope) * s2;
+// Time scales (docs/science.md §2.4) with the effective rates |σ'(0)|·s_k, in flow time, steps
+// and, for plain GD, discrete steps.
+void set_time_scales(Prediction& p) {
+  const double slope = *p.activation.slope_at_zero;
+  p.rate1 = std::abs(slope) * p.spectrum.s(0);
+  p.rate2 = std::abs(slope) * p.spectrum.s(1);
   const double rate_gap = p.rate1 - p.rate2;
   const double growth = p.rate1 - p.weight_decay;
   // Plain GD maps mode k by 1 + η(|c|s_k − λ) per step (the eigenvalue of I + η·[[−λ, cs],[cs,
@@ -213,8 +137,13 @@ Prediction predict(const TheoryProblem& problem) {
   p.linear_end = p.epsilon > 0.0
                      ? time_scale(std::log(1.0 / p.epsilon), growth, p.step_lr, step_growth)
                      : TimeScale{kInfinity, std::nullopt, std::nullopt};
-  const double t_lin = p.linear_end.time;
+}
 
+// Where the prediction's assumptions are strained: the init, weight decay, the window between
+// alignment and the end of the linear stage, and the drive.
+void add_warnings(const Vector<double>& mean_targets, Prediction& p) {
+  const double growth = p.rate1 - p.weight_decay;
+  const double t_lin = p.linear_end.time;
   if (p.epsilon <= 0.0)
     p.warnings.push_back("the init std is 0: the weights never leave 0, t_lin is undefined");
   else if (p.epsilon >= 1.0)
@@ -232,11 +161,151 @@ Prediction predict(const TheoryProblem& problem) {
         "t_align(1e-2) = {:.4g} ≥ t_lin = {:.4g}: the linear stage ends before the kernels align "
         "to 1 − 1e-2; a smaller init (ε < {:.3g}) opens the window",
         p.align_1e2.time, t_lin, std::exp(-growth * p.align_1e2.time)));
-  if (act.value_at_zero != 0.0 && mean_targets.cwiseAbs().maxCoeff() > 0.0)
+  if (p.activation.value_at_zero != 0.0 && mean_targets.cwiseAbs().maxCoeff() > 0.0)
     p.warnings.push_back(fmt::format(
         "σ(0) = {:.4g} ≠ 0: da/dt has the constant term σ(0)·ȳ, which shapes the early "
         "transient (the direction for large t is still v1); the alignment curve includes it",
-        act.value_at_zero));
+        p.activation.value_at_zero));
+}
+
+nlohmann::json finite_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json time_scale_json(const TimeScale& scale) {
+  nlohmann::json j;
+  j["time"] = finite_or_null(scale.time);
+  j["steps"] = scale.steps ? nlohmann::json(*scale.steps) : nlohmann::json(nullptr);
+  j["steps_discrete_gd"] =
+      scale.discrete_steps ? nlohmann::json(*scale.discrete_steps) : nlohmann::json(nullptr);
+  return j;
+}
+
+// prediction.json's "model": the geometry the theory sees.
+nlohmann::json model_json(const TheoryModel& m, const ActivationExpansion& act) {
+  nlohmann::json model;
+  model["family"] = m.family == TheoryFamily::cnn ? "two-layer cnn" : "two-layer fc";
+  model["description"] = m.describe();
+  if (m.family == TheoryFamily::cnn) {
+    model["input"] = {m.conv.in_channels, m.conv.in_height, m.conv.in_width};
+    model["kernels"] = m.conv.out_channels;
+    model["kernel_size"] = m.conv.kernel;
+    model["stride"] = m.conv.stride;
+    model["padding"] = m.conv.padding;
+    model["output_size"] = {m.conv.out_height(), m.conv.out_width()};
+  } else {
+    model["input_features"] = m.features;
+    model["hidden_width"] = m.width;
+  }
+  model["positions"] = m.positions();
+  model["outputs"] = m.outputs;
+  model["bias"] = m.bias;
+  model["direction_size"] = m.direction_size();
+  model["activation"] = act.name;
+  return model;
+}
+
+// prediction.json's "activation": σ(0), σ'(0), the multiplicity and how they were found.
+nlohmann::json activation_json(const ActivationExpansion& act) {
+  nlohmann::json activation;
+  activation["name"] = act.name;
+  activation["sigma_0"] = act.value_at_zero;
+  activation["sigma_prime_0"] =
+      act.slope_at_zero ? nlohmann::json(*act.slope_at_zero) : nlohmann::json(nullptr);
+  activation["kink_at_0"] = act.kink;
+  activation["multiplicity_p"] =
+      act.multiplicity ? nlohmann::json(*act.multiplicity) : nlohmann::json(nullptr);
+  activation["orientations_2p"] =
+      act.multiplicity ? nlohmann::json(2 * *act.multiplicity) : nlohmann::json(nullptr);
+  activation["derivatives_at_0"] = act.derivatives_at_zero;
+  activation["method"] =
+      "σ'(0) exact; σ⁽ᵏ⁾(0) by central differences of σ' with Richardson extrapolation; nonzero "
+      "when |σ⁽ᵏ⁾(0)|/k! > 1e-6·max_{|x|≤1}|σ'(x)|";
+  return activation;
+}
+
+// prediction.json's "correlation": Z's shape and leading singular values, the effective rates.
+nlohmann::json correlation_json(const Prediction& p) {
+  const ActivationExpansion& act = p.activation;
+  const Eigen::Index shown = std::min<Eigen::Index>(10, p.spectrum.singular_values.size());
+  std::vector<double> singular(shown), rates(shown);
+  for (Eigen::Index k = 0; k < shown; ++k) {
+    singular[std::size_t(k)] = p.spectrum.singular_values(k);
+    rates[std::size_t(k)] = std::abs(*act.slope_at_zero) * p.spectrum.singular_values(k);
+  }
+  nlohmann::json correlation;
+  correlation["shape"] = {p.Z.rows(), p.Z.cols()};
+  correlation["rows"] = "K·L: one row per (output, position)";
+  correlation["singular_values"] = singular;
+  correlation["s1"] = p.spectrum.s(0);
+  correlation["s2"] = p.spectrum.s(1);
+  correlation["gap"] = p.gap();
+  correlation["relative_gap"] = p.gap() / p.spectrum.s(0);
+  correlation["effective_rates"] = rates;
+  correlation["effective_rates_rule"] = "|σ'(0)|·s_k: Z enters the dynamics as σ'(0)·Z";
+  correlation["svd"] = "Eigen::JacobiSVD of Z (not an eigen-decomposition of ZᵀZ)";
+  return correlation;
+}
+
+// prediction.json's "direction": v₁ and its conventions.
+nlohmann::json direction_json(const Prediction& p) {
+  const TheoryModel& m = p.model;
+  const Vector<double> v1 = p.v1();
+  nlohmann::json direction;
+  direction["file"] = "v1.npy";
+  direction["shape"] = m.kernel_shape();
+  direction["v1"] = std::vector<double>(v1.data(), v1.data() + v1.size());
+  direction["v1_bias"] = m.bias ? nlohmann::json(v1(m.weight_size())) : nlohmann::json(nullptr);
+  direction["norm"] = "unit vector over the weights and the bias together";
+  direction["sign"] = "the largest-|component| entry is positive (kernels align to ±v1)";
+  return direction;
+}
+
+// prediction.json's "time_scales": t_align and t_lin with their formulas and step rule.
+nlohmann::json time_scales_json(const Prediction& p) {
+  nlohmann::json scales;
+  scales["formulas"] = {
+      {"t_align", "ln(1/δ) / (|σ'(0)|·(s1 − s2))"},
+      {"t_lin", "ln(1/ε) / (|σ'(0)|·s1 − λ)"},
+      {"steps", "t / η_step"},
+      {"steps_discrete_gd",
+       "ln(1/δ) / ln((1 − ηλ + η|σ'(0)|s1) / (1 − ηλ + η|σ'(0)|s2)) and "
+       "ln(1/ε) / ln(1 − ηλ + η|σ'(0)|s1): plain GD on the linear system, without η → 0"}};
+  scales["learning_rate_per_step"] =
+      p.step_lr ? nlohmann::json(*p.step_lr) : nlohmann::json(nullptr);
+  scales["steps_rule"] = p.step_rule;
+  scales["weight_decay"] = p.weight_decay;
+  scales["t_align_1e-2"] = time_scale_json(p.align_1e2);
+  scales["t_align_1e-3"] = time_scale_json(p.align_1e3);
+  scales["t_lin"] = time_scale_json(p.linear_end);
+  scales["window_open"] = std::isfinite(p.linear_end.time) && p.align_1e2.time < p.linear_end.time;
+  return scales;
+}
+
+std::string steps_text(const TimeScale& scale) {
+  if (!std::isfinite(scale.time)) return "never";
+  if (!scale.steps) return fmt::format("t = {:.4g}", scale.time);
+  if (!scale.discrete_steps)
+    return fmt::format("t = {:.4g} ({:.0f} steps)", scale.time, *scale.steps);
+  return fmt::format("t = {:.4g} ({:.0f} steps; {:.0f} for discrete GD)", scale.time, *scale.steps,
+                     *scale.discrete_steps);
+}
+
+}  // namespace
+
+Prediction predict(const TheoryProblem& problem) {
+  Prediction p = prediction_record(problem);
+  // The activation first: for relu or x·tanh there is no direction to compute. The list decides;
+  // the expansion says why for the usual refusals (and guards the list).
+  p.activation = expand_at_zero(problem.model.activation);
+  const ActivationExpansion& act = p.activation;
+  if (!theory_covers_activation(problem.model.activation) || act.kink || *act.slope_at_zero == 0.0)
+    activation_not_covered(act);
+  set_correlation(problem, p);
+  const Vector<double> mean_targets = problem.targets.colwise().mean().transpose();  // (K)
+  set_drive(mean_targets, p);
+  set_time_scales(p);
+  add_warnings(mean_targets, p);
   return p;
 }
 
@@ -296,105 +365,22 @@ Vector<double> v1_weights(const Prediction& prediction) {
 }
 
 nlohmann::json prediction_json(const Prediction& p) {
-  const TheoryModel& m = p.model;
-  const ActivationExpansion& act = p.activation;
   nlohmann::json j;
   j["theory"] = "docs/science.md §2, derived in docs/theory.md";
   j["condense_version"] = CONDENSE_VERSION;
-
-  nlohmann::json model;
-  model["family"] = m.family == TheoryFamily::cnn ? "two-layer cnn" : "two-layer fc";
-  model["description"] = m.describe();
-  if (m.family == TheoryFamily::cnn) {
-    model["input"] = {m.conv.in_channels, m.conv.in_height, m.conv.in_width};
-    model["kernels"] = m.conv.out_channels;
-    model["kernel_size"] = m.conv.kernel;
-    model["stride"] = m.conv.stride;
-    model["padding"] = m.conv.padding;
-    model["output_size"] = {m.conv.out_height(), m.conv.out_width()};
-  } else {
-    model["input_features"] = m.features;
-    model["hidden_width"] = m.width;
-  }
-  model["positions"] = m.positions();
-  model["outputs"] = m.outputs;
-  model["bias"] = m.bias;
-  model["direction_size"] = m.direction_size();
-  model["activation"] = act.name;
-  j["model"] = model;
-
+  j["model"] = model_json(p.model, p.activation);
   j["data"] = {
       {"description", p.data_description}, {"samples", p.samples}, {"targets", p.targets_rule}};
-
-  nlohmann::json activation;
-  activation["name"] = act.name;
-  activation["sigma_0"] = act.value_at_zero;
-  activation["sigma_prime_0"] =
-      act.slope_at_zero ? nlohmann::json(*act.slope_at_zero) : nlohmann::json(nullptr);
-  activation["kink_at_0"] = act.kink;
-  activation["multiplicity_p"] =
-      act.multiplicity ? nlohmann::json(*act.multiplicity) : nlohmann::json(nullptr);
-  activation["orientations_2p"] =
-      act.multiplicity ? nlohmann::json(2 * *act.multiplicity) : nlohmann::json(nullptr);
-  activation["derivatives_at_0"] = act.derivatives_at_zero;
-  activation["method"] =
-      "σ'(0) exact; σ⁽ᵏ⁾(0) by central differences of σ' with Richardson extrapolation; nonzero "
-      "when |σ⁽ᵏ⁾(0)|/k! > 1e-6·max_{|x|≤1}|σ'(x)|";
-  j["activation"] = activation;
-
-  const Eigen::Index shown = std::min<Eigen::Index>(10, p.spectrum.singular_values.size());
-  std::vector<double> singular(shown), rates(shown);
-  for (Eigen::Index k = 0; k < shown; ++k) {
-    singular[std::size_t(k)] = p.spectrum.singular_values(k);
-    rates[std::size_t(k)] = std::abs(*act.slope_at_zero) * p.spectrum.singular_values(k);
-  }
-  nlohmann::json correlation;
-  correlation["shape"] = {p.Z.rows(), p.Z.cols()};
-  correlation["rows"] = "K·L: one row per (output, position)";
-  correlation["singular_values"] = singular;
-  correlation["s1"] = p.spectrum.s(0);
-  correlation["s2"] = p.spectrum.s(1);
-  correlation["gap"] = p.gap();
-  correlation["relative_gap"] = p.gap() / p.spectrum.s(0);
-  correlation["effective_rates"] = rates;
-  correlation["effective_rates_rule"] = "|σ'(0)|·s_k: Z enters the dynamics as σ'(0)·Z";
-  correlation["svd"] = "Eigen::JacobiSVD of Z (not an eigen-decomposition of ZᵀZ)";
-  j["correlation"] = correlation;
-
-  const Vector<double> v1 = p.v1();
-  nlohmann::json direction;
-  direction["file"] = "v1.npy";
-  direction["shape"] = m.kernel_shape();
-  direction["v1"] = std::vector<double>(v1.data(), v1.data() + v1.size());
-  direction["v1_bias"] = m.bias ? nlohmann::json(v1(m.weight_size())) : nlohmann::json(nullptr);
-  direction["norm"] = "unit vector over the weights and the bias together";
-  direction["sign"] = "the largest-|component| entry is positive (kernels align to ±v1)";
-  j["direction"] = direction;
-
+  j["activation"] = activation_json(p.activation);
+  j["correlation"] = correlation_json(p);
+  j["direction"] = direction_json(p);
   nlohmann::json init;
   init["first_layer_std"] = p.first_layer_std;
   init["readout_std"] = p.readout_std;
   init["epsilon"] = p.epsilon;
   init["epsilon_rule"] = p.epsilon_rule;
   j["init"] = init;
-
-  nlohmann::json scales;
-  scales["formulas"] = {
-      {"t_align", "ln(1/δ) / (|σ'(0)|·(s1 − s2))"},
-      {"t_lin", "ln(1/ε) / (|σ'(0)|·s1 − λ)"},
-      {"steps", "t / η_step"},
-      {"steps_discrete_gd",
-       "ln(1/δ) / ln((1 − ηλ + η|σ'(0)|s1) / (1 − ηλ + η|σ'(0)|s2)) and "
-       "ln(1/ε) / ln(1 − ηλ + η|σ'(0)|s1): plain GD on the linear system, without η → 0"}};
-  scales["learning_rate_per_step"] =
-      p.step_lr ? nlohmann::json(*p.step_lr) : nlohmann::json(nullptr);
-  scales["steps_rule"] = p.step_rule;
-  scales["weight_decay"] = p.weight_decay;
-  scales["t_align_1e-2"] = time_scale_json(p.align_1e2);
-  scales["t_align_1e-3"] = time_scale_json(p.align_1e3);
-  scales["t_lin"] = time_scale_json(p.linear_end);
-  scales["window_open"] = std::isfinite(p.linear_end.time) && p.align_1e2.time < p.linear_end.time;
-  j["time_scales"] = scales;
+  j["time_scales"] = time_scales_json(p);
   j["warnings"] = p.warnings;
   return j;
 }

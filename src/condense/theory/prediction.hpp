@@ -22,39 +22,9 @@
 #include "condense/theory/activation_expansion.hpp"
 #include "condense/theory/linear_dynamics.hpp"
 #include "condense/theory/spectrum.hpp"
+#include "condense/theory/theory_model.hpp"
 
 namespace condense {
-
-enum class TheoryFamily { cnn, fc };
-
-// The two-layer model as the theory sees it: the first layer's geometry and the readout's size.
-struct TheoryModel {
-  TheoryFamily family = TheoryFamily::cnn;
-  ConvGeometry conv;  // cnn: (C, H, W) input, M = out_channels, kernel, stride, padding
-  int features = 0;   // fc: F = C·H·W, the flattened input
-  int width = 0;      // fc: M, the hidden width
-  bool bias = false;  // biases in both layers; the first layer's makes d = C·k·k + 1
-  int outputs = 1;    // K
-  Activation activation;
-
-  int kernels() const { return family == TheoryFamily::cnn ? conv.out_channels : width; }  // M
-  int positions() const { return family == TheoryFamily::cnn ? conv.positions() : 1; }     // L
-  int weight_size() const { return family == TheoryFamily::cnn ? conv.patch_size() : features; }
-  int direction_size() const { return weight_size() + (bias ? 1 : 0); }  // d
-  int readout_size() const { return outputs * positions(); }             // R
-  // The shape of one kernel's weights: (C, k, k) or (F).
-  std::vector<std::int64_t> kernel_shape() const;
-  // PyTorch names of the first layer and of the readout: "conv1"/"fc1" or "fc1"/"fc2".
-  std::string first_layer() const { return family == TheoryFamily::cnn ? "conv1" : "fc1"; }
-  std::string readout_layer() const { return family == TheoryFamily::cnn ? "fc1" : "fc2"; }
-  std::string describe() const;
-};
-
-// The theory's view of a model description. Throws InputError starting "no prediction applies to
-// this model:" and saying why for any model docs/science.md §2.10 does not cover (several conv
-// layers, hidden FC layers after a conv layer, pooling, an FC net without exactly one hidden
-// layer).
-TheoryModel theory_model(const ModelSpec& spec);
 
 struct TheoryProblem {
   TheoryModel model;
@@ -109,9 +79,10 @@ struct Prediction {
 // The relative gap below which v₁ is not determined: s₁ − s₂ ≤ kDegenerateGap·s₁ is refused.
 inline constexpr double kDegenerateGap = 1e-6;
 
-// Computes everything. Throws InputError for an activation with a kink at 0 (relu: the
-// linearization does not apply), with σ'(0) = 0 (the leading term vanishes), for Z = 0 and for a
-// degenerate gap (the direction is not determined).
+// Computes everything. Throws InputError for an activation the theory does not cover
+// (theory_covers_activation), saying why for one with a kink at 0 (relu: the linearization does
+// not apply) or with σ'(0) = 0 (the leading term vanishes), for Z = 0 and for a degenerate gap
+// (the direction is not determined).
 Prediction predict(const TheoryProblem& problem);
 
 // The linear system of theory/linear_dynamics.hpp that the prediction's model follows.

@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "condense/nn/model.hpp"
+#include "condense/rundir/layout.hpp"
 #include "condense/rundir/metrics.hpp"
 #include "condense/rundir/summary.hpp"
+#include "condense/train/batches.hpp"
 #include "condense/train/loss.hpp"
 #include "condense/train/optimizer.hpp"
-#include "condense/rundir/layout.hpp"
 
 namespace condense {
 
@@ -44,14 +45,6 @@ std::vector<long> snapshot_steps(const TrackConfig& track, long total);
 
 // Total optimizer steps of a run: `steps`, or epochs × batches per epoch.
 long total_steps(const TrainConfig& train, int train_size);
-
-// One split of the data in the model's scalar type.
-template <class T>
-struct SplitView {
-  const T* inputs = nullptr;  // (N, C, H, W)
-  Targets<T> targets;
-  int size = 0;
-};
 
 struct TrainOutcome {
   RunStatus status = RunStatus::completed;
