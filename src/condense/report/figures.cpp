@@ -217,6 +217,130 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
                      "t_lin = ln(1/ε)/s₁ in optimizer steps (docs/theory.md)."};
 }
 
+// The kernel mosaic: rows are steps, columns are kernels in the final clustering's order, then v₁.
+// The grid is in scan order (gnuplot's image format), `planes` values per cell; gaps are NaN.
+struct KernelMosaic {
+  long channels = 0, kh = 0, kw = 0;
+  long tile_h = 0, tile_w = 0, columns = 0, rows = 0, width = 0, height = 0, planes = 1;
+  std::vector<double> grid;
+
+  bool rgb() const { return channels == 3; }
+
+  // Tiles are kh × kw for RGB, else the channels stacked vertically with a gap.
+  KernelMosaic(long c, long h, long w, long kernel_columns, long step_rows)
+      : channels(c), kh(h), kw(w), tile_h(c == 3 ? h : c * h + (c - 1)), tile_w(w),
+        columns(kernel_columns), rows(step_rows), width(columns * (tile_w + 1) - 1),
+        height(rows * (tile_h + 1) - 1), planes(c == 3 ? 3 : 1),
+        grid(std::size_t(width * height * planes), std::nan("")) {}
+
+  // One kernel `w` (channels·kh·kw values) into tile (column, row), scaled by its own largest
+  // |entry|; with `v1` given, flipped to face +v₁.
+  void draw(const double* w, long column, long row, const std::vector<double>& v1) {
+    const long d = channels * kh * kw;
+    double scale = 0, dot = 0;
+    for (long i = 0; i < d; ++i) {
+      scale = std::max(scale, std::abs(w[i]));
+      if (!v1.empty()) dot += w[i] * v1[std::size_t(i)];
+    }
+    const double sign = dot < 0 ? -1.0 : 1.0;
+    if (scale == 0) scale = 1;
+    const long x0 = column * (tile_w + 1), y0 = row * (tile_h + 1);
+    for (long ch = 0; ch < channels; ++ch)
+      for (long y = 0; y < kh; ++y)
+        for (long x = 0; x < kw; ++x) {
+          const long gy = rgb() ? y0 + y : y0 + ch * (kh + 1) + y;
+          const long plane = rgb() ? ch : 0;
+          grid[std::size_t(((gy * width) + x0 + x) * planes + plane)] =
+              sign * w[(ch * kh + y) * kw + x] / scale;
+        }
+  }
+
+  // The grid as gnuplot data: "x y value" (or "x y r g b" in 0..255), a blank line per row.
+  std::string data() const {
+    std::string text;
+    for (long y = 0; y < height; ++y) {
+      for (long x = 0; x < width; ++x) {
+        const double* v = &grid[std::size_t((y * width + x) * planes)];
+        if (rgb())
+          text += std::isnan(v[0]) ? fmt::format("{} {} 255 255 255\n", x, y)
+                                   : fmt::format("{} {} {} {} {}\n", x, y,
+                                                 std::lround(127.5 * (1 + v[0])),
+                                                 std::lround(127.5 * (1 + v[1])),
+                                                 std::lround(127.5 * (1 + v[2])));
+        else
+          text += std::isnan(v[0]) ? fmt::format("{} {} NaN\n", x, y)
+                                   : fmt::format("{} {} {:.5f}\n", x, y, v[0]);
+      }
+      text += "\n";
+    }
+    return text;
+  }
+};
+
+// The first conv layer, or "" when the model has none.
+std::string first_conv_layer(const RunData& run) {
+  for (const auto& l : run.layers)
+    if (l.rfind("conv", 0) == 0) return l;
+  return {};
+}
+
+// At most four of `steps` that have a snapshot of `parameter`: first, last and two between.
+std::vector<long> kernel_steps(const RunData& run, const std::vector<long>& steps,
+                               const std::string& parameter) {
+  std::vector<long> shown;
+  for (long s : steps)
+    if (load_snapshot_parameter(run, s, parameter)) shown.push_back(s);
+  if (shown.size() > 4)
+    shown = {shown[0], shown[shown.size() / 3], shown[2 * shown.size() / 3], shown.back()};
+  return shown;
+}
+
+// The final clustering's order of the m kernels (0..m-1 without one).
+std::vector<long> final_kernel_order(const RunData& run, const std::string& layer, long m) {
+  std::vector<long> order;
+  if (auto final = load_cosines(run, run.cosine_steps.back(), layer, nullptr)) order = final->order;
+  if (long(order.size()) != m) {
+    order.clear();
+    for (long k = 0; k < m; ++k) order.push_back(k);
+  }
+  return order;
+}
+
+// v₁ of prediction.json when it has d entries, else empty.
+std::vector<double> predicted_v1(const RunData& run, long d) {
+  if (!run.prediction || !run.prediction->contains("direction")) return {};
+  const auto& direction = (*run.prediction)["direction"];
+  if (direction.contains("v1") && direction["v1"].is_array() && long(direction["v1"].size()) == d)
+    return direction["v1"].get<std::vector<double>>();
+  return {};
+}
+
+// The gnuplot script of the mosaic: tics naming kernels and steps, square cells.
+std::string kernel_mosaic_script(const KernelMosaic& mosaic, const std::vector<long>& order,
+                                 bool with_v1, const std::vector<long>& shown,
+                                 const std::string& title) {
+  std::vector<std::string> xtics, ytics;
+  const double tile_w = double(mosaic.tile_w), tile_h = double(mosaic.tile_h);
+  for (std::size_t j = 0; j < order.size(); ++j)
+    xtics.push_back(fmt::format("'{}' {}", order[j], double(j) * (tile_w + 1) + (tile_w - 1) / 2.0));
+  if (with_v1)
+    xtics.push_back(
+        fmt::format("'v_1' {}", double(order.size()) * (tile_w + 1) + (tile_w - 1) / 2.0));
+  for (std::size_t r = 0; r < shown.size(); ++r)
+    ytics.push_back(
+        fmt::format("'step {}' {}", shown[r], double(r) * (tile_h + 1) + (tile_h - 1) / 2.0));
+  std::string body = fmt::format(
+      "set size ratio -1\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\nunset grid\nset border 0\n"
+      "set xtics ({}) font ',6' scale 0 rotate by 90 right\nset ytics ({}) font ',7' scale 0\n"
+      "set cbrange [-1:1]\nset cbtics font ',6'\nset title {} font ',9'\n",
+      mosaic.columns * (mosaic.tile_w + 1) - 1.5, mosaic.rows * (mosaic.tile_h + 1) - 1.5,
+      fmt::join(xtics, ", "), fmt::join(ytics, ", "), gnuplot_quote(title));
+  body += mosaic.rgb()
+              ? "unset colorbox\nplot 'data/kernels.dat' using 1:2:3:4:5 with rgbimage\n"
+              : "set cblabel 'w / max|w|' font ',7'\nplot 'data/kernels.dat' using 1:2:3 with image\n";
+  return body;
+}
+
 // The first conv layer's kernels as images: rows are steps, columns are kernels in the final
 // clustering's order, then v₁. Each kernel is scaled by its own largest |entry| so that its
 // direction, not its size, is shown; with v₁ known, each is drawn with the sign that faces +v₁.
@@ -224,133 +348,53 @@ std::optional<DrawnFigure> draw_kernels(const RunData& run, const fs::path& figu
                                         const std::vector<long>& steps,
                                         const FigureOptions& options,
                                         std::vector<std::string>& notes) {
-  std::string layer;
-  for (const auto& l : run.layers)
-    if (l.rfind("conv", 0) == 0) {
-      layer = l;
-      break;
-    }
+  const std::string layer = first_conv_layer(run);
   if (layer.empty()) return std::nullopt;
   const std::string parameter = layer + ".weight";
-  std::vector<long> shown;
-  for (long s : steps)
-    if (load_snapshot_parameter(run, s, parameter)) shown.push_back(s);
-  if (shown.size() > 4)
-    shown = {shown[0], shown[shown.size() / 3], shown[2 * shown.size() / 3], shown.back()};
+  const std::vector<long> shown = kernel_steps(run, steps, parameter);
   if (shown.empty()) {
     notes.push_back("kernel images: no snapshot of " + parameter + " at the chosen steps");
     return std::nullopt;
   }
-  const auto first = load_snapshot_parameter(run, shown[0], parameter);
-  const auto& shape = first->first;
+  const auto shape = load_snapshot_parameter(run, shown[0], parameter)->first;
   if (shape.size() != 4) return std::nullopt;
-  const long m = shape[0], c = shape[1], kh = shape[2], kw = shape[3], d = c * kh * kw;
-  const bool rgb = c == 3;
-  // Final clustering order, at most 32 kernels.
-  std::vector<long> order;
-  if (auto final = load_cosines(run, run.cosine_steps.back(), layer, nullptr)) order = final->order;
-  if (long(order.size()) != m) {
-    order.clear();
-    for (long k = 0; k < m; ++k) order.push_back(k);
-  }
+  const long m = shape[0], c = shape[1], d = c * shape[2] * shape[3];
+  std::vector<long> order = final_kernel_order(run, layer, m);  // at most 32 kernels
   const bool truncated = order.size() > 32;
   if (truncated) order.resize(32);
+  const std::vector<double> v1 = predicted_v1(run, d);
 
-  std::vector<double> v1;
-  if (run.prediction && run.prediction->contains("direction")) {
-    const auto& direction = (*run.prediction)["direction"];
-    if (direction.contains("v1") && direction["v1"].is_array() && long(direction["v1"].size()) == d)
-      v1 = direction["v1"].get<std::vector<double>>();
-  }
-  // Tiles: kh × kw for RGB, else the channels stacked vertically with a gap.
-  const long tile_h = rgb ? kh : c * kh + (c - 1), tile_w = kw;
-  const long columns = long(order.size()) + (v1.empty() ? 0 : 1);
-  const long rows = long(shown.size());
-  // The mosaic as a full grid in scan order (gnuplot's image format); gaps are NaN (white).
-  const long grid_w = columns * (tile_w + 1) - 1, grid_h = rows * (tile_h + 1) - 1;
-  const long planes = rgb ? 3 : 1;
-  std::vector<double> grid(std::size_t(grid_w * grid_h * planes), std::nan(""));
-  auto tile = [&](const std::vector<double>& w, long column, long row, bool flip_to_v1) {
-    double scale = 0, dot = 0;
-    for (long i = 0; i < d; ++i) {
-      scale = std::max(scale, std::abs(w[std::size_t(i)]));
-      if (!v1.empty()) dot += w[std::size_t(i)] * v1[std::size_t(i)];
-    }
-    const double sign = (flip_to_v1 && dot < 0) ? -1.0 : 1.0;
-    if (scale == 0) scale = 1;
-    const long x0 = column * (tile_w + 1), y0 = row * (tile_h + 1);
-    for (long ch = 0; ch < c; ++ch)
-      for (long y = 0; y < kh; ++y)
-        for (long x = 0; x < kw; ++x) {
-          const double value = sign * w[std::size_t((ch * kh + y) * kw + x)] / scale;
-          const long gy = rgb ? y0 + y : y0 + ch * (kh + 1) + y;
-          const long plane = rgb ? ch : 0;
-          grid[std::size_t(((gy * grid_w) + x0 + x) * planes + plane)] = value;
-        }
-  };
-  for (long r = 0; r < rows; ++r) {
-    const auto weights = load_snapshot_parameter(run, shown[std::size_t(r)], parameter);
+  KernelMosaic mosaic(c, shape[2], shape[3], long(order.size()) + (v1.empty() ? 0 : 1),
+                      long(shown.size()));
+  for (std::size_t r = 0; r < shown.size(); ++r) {
+    const auto weights = load_snapshot_parameter(run, shown[r], parameter);
     if (!weights || weights->first != shape) continue;
-    for (std::size_t j = 0; j < order.size(); ++j) {
-      const auto begin = weights->second.begin() + order[j] * d;
-      tile(std::vector<double>(begin, begin + d), long(j), r, !v1.empty());
-    }
-    if (!v1.empty()) tile(v1, long(order.size()), r, false);
+    for (std::size_t j = 0; j < order.size(); ++j)
+      mosaic.draw(weights->second.data() + order[j] * d, long(j), long(r), v1);
+    if (!v1.empty()) mosaic.draw(v1.data(), long(order.size()), long(r), {});
   }
-  std::string data;
-  for (long y = 0; y < grid_h; ++y) {
-    for (long x = 0; x < grid_w; ++x) {
-      const double* v = &grid[std::size_t((y * grid_w + x) * planes)];
-      if (rgb)
-        data += std::isnan(v[0])
-                    ? fmt::format("{} {} 255 255 255\n", x, y)
-                    : fmt::format("{} {} {} {} {}\n", x, y, std::lround(127.5 * (1 + v[0])),
-                                  std::lround(127.5 * (1 + v[1])), std::lround(127.5 * (1 + v[2])));
-      else
-        data += std::isnan(v[0]) ? fmt::format("{} {} NaN\n", x, y)
-                                 : fmt::format("{} {} {:.5f}\n", x, y, v[0]);
-    }
-    data += "\n";
-  }
-  write_file_atomic(figures / "data" / "kernels.dat", data);
-  std::vector<std::string> xtics, ytics;
-  for (std::size_t j = 0; j < order.size(); ++j)
-    xtics.push_back(
-        fmt::format("'{}' {}", order[j], double(j) * (tile_w + 1) + (tile_w - 1) / 2.0));
-  if (!v1.empty())
-    xtics.push_back(
-        fmt::format("'v_1' {}", double(order.size()) * (tile_w + 1) + (tile_w - 1) / 2.0));
-  for (long r = 0; r < rows; ++r)
-    ytics.push_back(fmt::format("'step {}' {}", shown[std::size_t(r)],
-                                double(r) * (tile_h + 1) + (tile_h - 1) / 2.0));
+  write_file_atomic(figures / "data" / "kernels.dat", mosaic.data());
+  const std::string title = fmt::format("{} kernels{}{}", layer,
+                                        mosaic.rgb() ? " as RGB (0.5 + 0.5·w/max|w|)"
+                                        : c > 1      ? ", channels stacked"
+                                                     : "",
+                                        truncated ? fmt::format(", first 32 of {}", m) : "");
   // Square cells of at most 0.09 in, the mosaic at most 5.4 in wide, plus room for labels.
-  const double cell = std::min(0.09, 5.4 / double(grid_w));
-  const double width = 1.6 + double(grid_w) * cell, height = 1.0 + double(grid_h) * cell;
-  std::string body = fmt::format(
-      "set size ratio -1\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\nunset grid\nset border 0\n"
-      "set xtics ({}) font ',6' scale 0 rotate by 90 right\nset ytics ({}) font ',7' scale 0\n"
-      "set cbrange [-1:1]\nset cbtics font ',6'\nset title {} font ',9'\n",
-      columns * (tile_w + 1) - 1.5, rows * (tile_h + 1) - 1.5, fmt::join(xtics, ", "),
-      fmt::join(ytics, ", "),
-      gnuplot_quote(fmt::format("{} kernels{}{}", layer,
-                                rgb     ? " as RGB (0.5 + 0.5·w/max|w|)"
-                                : c > 1 ? ", channels stacked"
-                                        : "",
-                                truncated ? fmt::format(", first 32 of {}", m) : "")));
-  body +=
-      rgb ? "unset colorbox\nplot 'data/kernels.dat' using 1:2:3:4:5 with rgbimage\n"
-          : "set cblabel 'w / max|w|' font ',7'\nplot 'data/kernels.dat' using 1:2:3 with image\n";
-  render_figure(
-      figures,
-      {"kernels", "Kernels of " + layer + " next to v1", width, std::clamp(height, 1.2, 8.0), body},
-      options.pdf);
+  const double cell = std::min(0.09, 5.4 / double(mosaic.width));
+  const double width = 1.6 + double(mosaic.width) * cell,
+               height = 1.0 + double(mosaic.height) * cell;
+  render_figure(figures,
+                {"kernels", "Kernels of " + layer + " next to v1", width,
+                 std::clamp(height, 1.2, 8.0),
+                 kernel_mosaic_script(mosaic, order, !v1.empty(), shown, title)},
+                options.pdf);
   return DrawnFigure{
       "kernels", "Kernels of " + layer,
       fmt::format("The kernels of {} at steps {} (columns in the final clustering's order), each "
                   "scaled by its own largest |entry|{}{}.",
                   layer, fmt::join(shown, ", "),
                   v1.empty() ? "" : ", drawn with the sign facing +v₁, next to v₁ itself",
-                  rgb ? "; three input channels as one RGB image" : "")};
+                  mosaic.rgb() ? "; three input channels as one RGB image" : "")};
 }
 
 std::optional<DrawnFigure> draw_heatmaps(const RunData& run, const std::string& layer,

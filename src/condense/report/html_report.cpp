@@ -317,100 +317,96 @@ SliderPlan plan_slider(const RunData& run, const HtmlOptions& options) {
   return plan;
 }
 
-std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figures,
-                        const fs::path& figures_dir, const std::vector<std::string>& given_notes,
-                        const HtmlOptions& options) {
-  std::vector<std::string> notes = given_notes;
-  // The slider's data: every tracked layer at every kept snapshot, in the final clustering order.
-  nlohmann::json slider = {
+namespace {
+
+// The time slider's data (every tracked layer at every kept snapshot, in the final clustering's
+// order, with its measures and the metrics of each step) and its canvases.
+struct Slider {
+  nlohmann::json data;
+  std::string canvases;
+  std::size_t steps() const { return data["steps"].size(); }
+};
+
+// One layer's matrices and measures at the plan's steps, into the slider; its canvas.
+void add_slider_layer(const RunData& run, const std::string& layer, const SliderPlan& plan,
+                      Slider& slider, std::vector<std::string>& notes) {
+  const auto final = load_cosines(run, run.cosine_steps.back(), layer, &notes);
+  if (!final) return;
+  nlohmann::json entry = {{"name", layer}, {"kernels", final->cosines.rows()}};
+  nlohmann::json matrices = nlohmann::json::array();
+  nlohmann::json measures = nlohmann::json::array();
+  long side = final->cosines.rows();
+  for (long step : plan.steps) {
+    const auto m = load_cosines(run, step, layer, &notes);
+    if (m && m->cosines.rows() == final->cosines.rows())
+      matrices.push_back(base64_encode(quantized(*m, final->order, plan.max_side, &side)));
+    else
+      matrices.push_back(nullptr);
+    const AnalysisRow* r = run.row_at(layer, step);
+    measures.push_back(r ? nlohmann::json{json_number(r->mean_abs_cos), r->n_lines,
+                                          r->n_orientations, r->n_negligible,
+                                          json_number(r->effective_rank), json_number(r->rd),
+                                          json_number(r->align_v1)}
+                         : nlohmann::json(nullptr));
+  }
+  entry["side"] = side;
+  entry["matrices"] = std::move(matrices);
+  slider.data["layers"].push_back(std::move(entry));
+  slider.data["measures"][layer] = std::move(measures);
+  slider.canvases += fmt::format(
+      "<div class=\"heatmap-box\"><canvas class=\"heatmap\" data-layer=\"{0}\" width=\"{1}\" "
+      "height=\"{1}\"></canvas><br>{0}: {2} kernels{3}</div>\n",
+      escape(layer), side, final->cosines.rows(),
+      side < final->cosines.rows() ? fmt::format(" (shown {}×{})", side, side) : "");
+}
+
+Slider make_slider(const RunData& run, const HtmlOptions& options, std::vector<std::string>& notes) {
+  Slider slider;
+  slider.data = {
       {"steps", nlohmann::json::array()},
       {"layers", nlohmann::json::array()},
       {"metrics", nlohmann::json::array()},
       {"measures", nlohmann::json::object()},
       {"columns",
        {"mean |cos|", "lines", "orientations", "negligible", "effective rank", "RD", "align v₁"}}};
-  std::string canvases;
-  if (!run.cosine_steps.empty() && !run.layers.empty()) {
-    const SliderPlan plan = plan_slider(run, options);
-    notes.insert(notes.end(), plan.notes.begin(), plan.notes.end());
-    slider["steps"] = plan.steps;
-    for (const auto& layer : run.layers) {
-      const auto final = load_cosines(run, run.cosine_steps.back(), layer, &notes);
-      if (!final) continue;
-      nlohmann::json entry = {{"name", layer}, {"kernels", final->cosines.rows()}};
-      nlohmann::json matrices = nlohmann::json::array();
-      nlohmann::json measures = nlohmann::json::array();
-      long side = final->cosines.rows();
-      for (long step : plan.steps) {
-        const auto m = load_cosines(run, step, layer, &notes);
-        if (m && m->cosines.rows() == final->cosines.rows())
-          matrices.push_back(base64_encode(quantized(*m, final->order, plan.max_side, &side)));
-        else
-          matrices.push_back(nullptr);
-        const AnalysisRow* r = run.row_at(layer, step);
-        measures.push_back(r ? nlohmann::json{json_number(r->mean_abs_cos), r->n_lines,
-                                              r->n_orientations, r->n_negligible,
-                                              json_number(r->effective_rank), json_number(r->rd),
-                                              json_number(r->align_v1)}
-                             : nlohmann::json(nullptr));
-      }
-      entry["side"] = side;
-      entry["matrices"] = std::move(matrices);
-      slider["layers"].push_back(std::move(entry));
-      slider["measures"][layer] = std::move(measures);
-      canvases += fmt::format(
-          "<div class=\"heatmap-box\"><canvas class=\"heatmap\" data-layer=\"{0}\" width=\"{1}\" "
-          "height=\"{1}\"></canvas><br>{0}: {2} kernels{3}</div>\n",
-          escape(layer), side, final->cosines.rows(),
-          side < final->cosines.rows() ? fmt::format(" (shown {}×{})", side, side) : "");
+  if (run.cosine_steps.empty() || run.layers.empty()) return slider;
+  const SliderPlan plan = plan_slider(run, options);
+  notes.insert(notes.end(), plan.notes.begin(), plan.notes.end());
+  slider.data["steps"] = plan.steps;
+  for (const auto& layer : run.layers) add_slider_layer(run, layer, plan, slider, notes);
+  for (long step : plan.steps) {
+    const MetricsRow* m = run.metrics_at(step);
+    nlohmann::json metrics = nlohmann::json::object();
+    if (m) {
+      metrics["train_loss"] = json_number(m->train_loss);
+      metrics["train_acc"] = json_number(m->train_acc);
+      metrics["test_loss"] = json_number(m->test_loss);
+      metrics["test_acc"] = json_number(m->test_acc);
     }
-    for (long step : plan.steps) {
-      const MetricsRow* m = run.metrics_at(step);
-      nlohmann::json metrics = nlohmann::json::object();
-      if (m) {
-        metrics["train_loss"] = json_number(m->train_loss);
-        metrics["train_acc"] = json_number(m->train_acc);
-        metrics["test_loss"] = json_number(m->test_loss);
-        metrics["test_acc"] = json_number(m->test_acc);
-      }
-      slider["metrics"].push_back(std::move(metrics));
-    }
+    slider.data["metrics"].push_back(std::move(metrics));
   }
-  const std::size_t steps = slider["steps"].size();
+  return slider;
+}
 
-  std::string html = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-      "<title>condense report: {}</title>\n<style>{}</style></head>\n<body>\n"
-      "<h1>condense report: {}</h1>\n",
-      escape(run.name), kStyle, escape(run.name));
-  if (!notes.empty()) {
-    html += "<div id=\"report-notes\"><strong>Notes</strong><ul>\n";
-    for (const auto& n : notes) html += "<li>" + escape(n) + "</li>\n";
-    html += "</ul></div>\n";
-  }
-  html += "<h2>Summary</h2>\n" + summary_table(run);
-  html += "<h2>Condensation per layer</h2>\n" + layer_table(run);
-  html += "<h2>Prediction and measurement</h2>\n" + prediction_table(run);
+std::string heatmap_section(const Slider& slider) {
+  std::string html = "<h2>Cosine heatmaps over time</h2>\n";
+  const std::size_t steps = slider.steps();
+  if (steps == 0) return html + "<p>No cosine matrices to show.</p>\n";
+  return html + fmt::format(
+      "<p>Rows and columns in the final clustering's order; colours fixed to [−1, 1]. Drag the "
+      "slider (or use the arrow keys) to step through the {} snapshots.</p>\n"
+      "<div class=\"slider-row\"><button id=\"play\" type=\"button\">▶ play</button>"
+      "<input type=\"range\" id=\"step-slider\" min=\"0\" max=\"{}\" value=\"{}\" step=\"1\" "
+      "aria-label=\"snapshot\"> step <span id=\"step-value\">{}</span></div>\n"
+      "<div class=\"heatmaps\">{}<div class=\"cb\"><canvas id=\"colorbar\"></canvas>"
+      "<div class=\"cb-labels\"><span>+1</span><span>0</span><span>−1</span></div></div>\n"
+      "<table id=\"step-metrics\" class=\"grid\"></table></div>\n",
+      steps, steps - 1, steps - 1, slider.data["steps"].back().get<long>(), slider.canvases);
+}
 
-  html += "<h2>Cosine heatmaps over time</h2>\n";
-  if (steps > 0) {
-    html += fmt::format(
-        "<p>Rows and columns in the final clustering's order; colours fixed to [−1, 1]. Drag the "
-        "slider (or use the arrow keys) to step through the {} snapshots.</p>\n"
-        "<div class=\"slider-row\"><button id=\"play\" type=\"button\">▶ play</button>"
-        "<input type=\"range\" id=\"step-slider\" min=\"0\" max=\"{}\" value=\"{}\" step=\"1\" "
-        "aria-label=\"snapshot\"> step <span id=\"step-value\">{}</span></div>\n"
-        "<div class=\"heatmaps\">{}<div class=\"cb\"><canvas id=\"colorbar\"></canvas>"
-        "<div class=\"cb-labels\"><span>+1</span><span>0</span><span>−1</span></div></div>\n"
-        "<table id=\"step-metrics\" class=\"grid\"></table></div>\n",
-        steps, steps - 1, steps - 1, slider["steps"].back().get<long>(), canvases);
-  } else {
-    html += "<p>No cosine matrices to show.</p>\n";
-  }
-
-  html += "<h2>Figures</h2>\n";
+// The figures as embedded PNGs, with their captions and the files they come from.
+std::string figures_section(const std::vector<DrawnFigure>& figures, const fs::path& figures_dir) {
+  std::string html = "<h2>Figures</h2>\n";
   if (figures.empty()) html += "<p>No figures were drawn.</p>\n";
   for (const auto& f : figures) {
     std::string png;
@@ -427,19 +423,48 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
         escape(f.name), escape(f.title), png, escape(f.caption),
         fs::exists(figures_dir / (f.name + ".pdf")) ? ", figures/" + escape(f.name) + ".pdf" : "");
   }
-  if (run.config_text)
-    html += "<h2>Resolved config</h2>\n<pre>" + escape(*run.config_text) + "</pre>\n";
+  return html;
+}
 
-  // The slider's data as JSON in a non-executed script element; "</" is escaped so that no
-  // string in it can close the element.
-  std::string json = slider.dump();
+// The slider's data as JSON in a non-executed script element ("</" escaped so that no string in
+// it can close the element), and the script that draws it.
+std::string slider_scripts(const Slider& slider) {
+  std::string json = slider.data.dump();
   for (std::size_t at = 0; (at = json.find("</", at)) != std::string::npos; at += 3)
     json.replace(at, 2, "<\\/");
-  html += "<script type=\"application/json\" id=\"slider-data\">" + json + "</script>\n";
-  if (steps > 0)
-    html += std::string("<script>") + kScript + "</script>\n";
-  else
-    html += "<script>document.body.dataset.ready = '1';</script>\n";
+  std::string html =
+      "<script type=\"application/json\" id=\"slider-data\">" + json + "</script>\n";
+  if (slider.steps() > 0) return html + std::string("<script>") + kScript + "</script>\n";
+  return html + "<script>document.body.dataset.ready = '1';</script>\n";
+}
+
+}  // namespace
+
+std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figures,
+                        const fs::path& figures_dir, const std::vector<std::string>& given_notes,
+                        const HtmlOptions& options) {
+  std::vector<std::string> notes = given_notes;
+  const Slider slider = make_slider(run, options, notes);
+  std::string html = fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
+      "<title>condense report: {}</title>\n<style>{}</style></head>\n<body>\n"
+      "<h1>condense report: {}</h1>\n",
+      escape(run.name), kStyle, escape(run.name));
+  if (!notes.empty()) {
+    html += "<div id=\"report-notes\"><strong>Notes</strong><ul>\n";
+    for (const auto& n : notes) html += "<li>" + escape(n) + "</li>\n";
+    html += "</ul></div>\n";
+  }
+  html += "<h2>Summary</h2>\n" + summary_table(run);
+  html += "<h2>Condensation per layer</h2>\n" + layer_table(run);
+  html += "<h2>Prediction and measurement</h2>\n" + prediction_table(run);
+  html += heatmap_section(slider);
+  html += figures_section(figures, figures_dir);
+  if (run.config_text)
+    html += "<h2>Resolved config</h2>\n<pre>" + escape(*run.config_text) + "</pre>\n";
+  html += slider_scripts(slider);
   html += "</body></html>\n";
   return html;
 }
