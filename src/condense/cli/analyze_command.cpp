@@ -67,8 +67,8 @@ void analyze_run(const AnalyzeOptions& options) {
 
 void analyze_weights(const AnalyzeOptions& options) {
   const WeightsAnalysis result =
-      analyze_weights(options.weights, overrides_of(options), options.skip_unsupported,
-                      options.out, options.cosines);
+      analyze_weights(options.weights, overrides_of(options), options.skip_unsupported, options.out,
+                      options.cosines);
   if (options.quiet) return;
   for (const auto& why : result.unmeasurable)
     fmt::print(stderr, "condense: warning: {}: {}; the layer is not measured\n", options.weights,

@@ -23,11 +23,13 @@ void add_bench_command(CLI::App& app) {
   // Ranges rather than CLI11's PositiveNumber, whose message prints the largest double in full.
   bench->add_option("--steps", options->settings.steps, "Timed steps per repeat, 1 to 1000000")
       ->check(CLI::Range(1, 1'000'000));
-  bench->add_option("--repeats", options->settings.repeats,
-                    "Repeats, 1 to 1000; the median is reported")
+  bench
+      ->add_option("--repeats", options->settings.repeats,
+                   "Repeats, 1 to 1000; the median is reported")
       ->check(CLI::Range(1, 1000));
-  bench->add_option("--warmup", options->settings.warmup,
-                    "Untimed steps before the first repeat, 0 to 1000000")
+  bench
+      ->add_option("--warmup", options->settings.warmup,
+                   "Untimed steps before the first repeat, 0 to 1000000")
       ->check(CLI::Range(0, 1'000'000));
   bench->add_option("--dtype", options->dtype, "float32 or float64 (default: the workload's)");
   bench->add_option("--threads", options->settings.threads, "OpenMP threads, 1 to 1024")

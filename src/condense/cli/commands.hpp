@@ -2,7 +2,6 @@
 // The subcommands of the condense executable. Each registers itself on the CLI11 app and runs
 // when chosen; errors propagate as exceptions and main() turns them into messages and exit codes.
 #include <CLI/CLI.hpp>
-
 #include <filesystem>
 
 #include "condense/core/exit_codes.hpp"

@@ -1,6 +1,7 @@
 // condense: train small networks, watch their kernels condense, compare with the theory.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 
 #include "condense/cli/bench_command.hpp"
 #include "condense/cli/commands.hpp"

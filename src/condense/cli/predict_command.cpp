@@ -1,16 +1,16 @@
 // condense predict [CONFIG.toml] [--set key=value]... [--out DIR]
 // The prediction of docs/science.md §2 for the configured two-layer model and data, without
 // training: DIR/prediction.json and DIR/v1.npy (docs/theory.md).
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <memory>
 
-#include <fmt/format.h>
-
 #include "condense/cli/commands.hpp"
-#include "condense/core/error.hpp"
-#include "condense/pipeline/run_prediction.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
+#include "condense/core/error.hpp"
+#include "condense/pipeline/run_prediction.hpp"
 
 namespace condense {
 

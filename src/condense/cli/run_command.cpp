@@ -1,7 +1,8 @@
 // condense run EXPERIMENT.toml [--quick] [--set key=value]... [--out DIR] [--quiet]
 //
 // One experiment of docs/science.md §3 in one command: every run of the series, then
-// experiment.csv, the comparison figures and index.html (series/experiment.hpp, docs/experiments.md).
+// experiment.csv, the comparison figures and index.html (series/experiment.hpp,
+// docs/experiments.md).
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
@@ -19,17 +20,20 @@ void add_run_command(CLI::App& app) {
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
-      "run", "Run an experiment: a series of runs, their comparison figures and one page "
-             "(experiments/*.toml, docs/experiments.md)");
+      "run",
+      "Run an experiment: a series of runs, their comparison figures and one page "
+      "(experiments/*.toml, docs/experiments.md)");
   command->add_option("EXPERIMENT", options->file, "The experiment's TOML file")->required();
   command->add_flag("--quick", options->experiment.quick,
                     "The reduced version: apply the file's experiment.quick settings to every run");
-  command->add_option("--set", options->experiment.overrides,
-                      "Override a key in every run (repeatable), e.g. --set data.dataset=mnist "
-                      "--set data.path=/data/mnist")
+  command
+      ->add_option("--set", options->experiment.overrides,
+                   "Override a key in every run (repeatable), e.g. --set data.dataset=mnist "
+                   "--set data.path=/data/mnist")
       ->allow_extra_args(false);
-  command->add_option("--out", options->out,
-                      "Experiment folder (default: runs/<experiment name>, with _quick for --quick)");
+  command->add_option(
+      "--out", options->out,
+      "Experiment folder (default: runs/<experiment name>, with _quick for --quick)");
   command->add_flag("--quiet", options->quiet, "No progress output from the runs");
   command->callback([options] {
     const Experiment experiment = load_experiment(options->file, options->experiment);
@@ -43,7 +47,8 @@ void add_run_command(CLI::App& app) {
     const ExperimentOutcome outcome = run_experiment(experiment, out, options->quiet);
     if (outcome.interrupted) throw CommandExit{kExitInterrupted};
     if (outcome.failed > 0) {
-      fmt::print(stderr, "condense: error: {} of {} runs failed (experiment.csv has their errors)\n",
+      fmt::print(stderr,
+                 "condense: error: {} of {} runs failed (experiment.csv has their errors)\n",
                  outcome.failed, experiment.runs.size());
       throw CommandExit{kExitDiverged};
     }

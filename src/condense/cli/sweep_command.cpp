@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 
 #include "condense/cli/commands.hpp"
-#include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
+#include "condense/series/sweep.hpp"
 
 namespace condense {
 
@@ -32,9 +32,10 @@ std::pair<int, int> parse_shard(const std::string& text) {
     shards = 0;
   }
   if (shards < 1 || shard < 0 || shard >= shards)
-    fail_input("--shard {}: expected I/N with 0 ≤ I < N, e.g. --shard 0/4 (Slurm: "
-               "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)",
-               text);
+    fail_input(
+        "--shard {}: expected I/N with 0 ≤ I < N, e.g. --shard 0/4 (Slurm: "
+        "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)",
+        text);
   return {shard, shards};
 }
 
@@ -67,14 +68,14 @@ void add_sweep_command(CLI::App& app) {
   };
   auto options = std::make_shared<Options>();
   CLI::App* command = app.add_subcommand(
-      "sweep", "Train a grid of runs (init scale, learning rate, width, activation, seeds...) and "
-               "draw phase diagrams (docs/sweeps.md); under mpirun, over the ranks of the job");
+      "sweep",
+      "Train a grid of runs (init scale, learning rate, width, activation, seeds...) and "
+      "draw phase diagrams (docs/sweeps.md); under mpirun, over the ranks of the job");
   command->add_option("SWEEP", options->file, "The sweep's TOML file")->required();
   command->add_flag("--quick", options->sweep.quick,
                     "The reduced version: the file's sweep.quick settings and each axis's quick "
                     "values");
-  command->add_option("--set", options->sweep.overrides,
-                      "Override a key in every run (repeatable)")
+  command->add_option("--set", options->sweep.overrides, "Override a key in every run (repeatable)")
       ->allow_extra_args(false);
   command->add_option("--out", options->out,
                       "Sweep folder (default: runs/<sweep name>, with _quick for --quick)");
@@ -99,7 +100,8 @@ void add_sweep_command(CLI::App& app) {
             (fs::path(options->file).stem().string() + (options->sweep.quick ? "_quick" : ""));
 
     if (options->aggregate) {
-      if (!options->shard.empty()) fail_input("--aggregate and --shard: aggregate after the shards");
+      if (!options->shard.empty())
+        fail_input("--aggregate and --shard: aggregate after the shards");
       write_sweep_summary(sweep, out, options->quiet);
       return;
     }
@@ -108,7 +110,8 @@ void add_sweep_command(CLI::App& app) {
     schedule.workers = workers;
     schedule.threads = threads;
     schedule.quiet = options->quiet;
-    if (!options->shard.empty()) std::tie(schedule.shard, schedule.shards) = parse_shard(options->shard);
+    if (!options->shard.empty())
+      std::tie(schedule.shard, schedule.shards) = parse_shard(options->shard);
 
     SweepOutcome outcome;
     if (launched_by_mpi()) {
@@ -118,10 +121,11 @@ void add_sweep_command(CLI::App& app) {
     } else {
       outcome = run_sweep_local(sweep, out, schedule);
       if (schedule.shards > 1 && !options->quiet)
-        fmt::print(stderr, "condense: shard {}/{}: {} trained, {} diverged, {} finished already, "
+        fmt::print(stderr,
+                   "condense: shard {}/{}: {} trained, {} diverged, {} finished already, "
                    "{} failed. When every shard is done: condense sweep {} --out {} --aggregate\n",
-                   schedule.shard, schedule.shards, outcome.trained, outcome.diverged,
-                   outcome.kept, outcome.failed, options->file, out.string());
+                   schedule.shard, schedule.shards, outcome.trained, outcome.diverged, outcome.kept,
+                   outcome.failed, options->file, out.string());
     }
     if (outcome.interrupted) {
       fmt::print(stderr, "condense: the sweep was interrupted; run the same command to continue\n");

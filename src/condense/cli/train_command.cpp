@@ -1,9 +1,9 @@
 // condense train CONFIG.toml [--set key=value]... [--out DIR] [--resume DIR] [--overwrite]
 //                [--dry-run] [--no-memory-check] [--no-report] [--quiet]
 // The options of a run; the run itself is pipeline/train_run.hpp.
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "condense/cli/commands.hpp"
 #include "condense/config/config.hpp"
@@ -35,13 +35,15 @@ int run_train(const TrainOptions& options) {
   fs::path root;
   if (!options.resume.empty()) {
     if (!options.out.empty())
-      fail_input("--out {} and --resume {} name two run directories: a resumed run stays in its "
-                 "own; give one of them",
-                 options.out, options.resume);
+      fail_input(
+          "--out {} and --resume {} name two run directories: a resumed run stays in its "
+          "own; give one of them",
+          options.out, options.resume);
     if (options.overwrite)
-      fail_input("--overwrite and --resume contradict each other: --resume continues {}, "
-                 "--overwrite would replace it",
-                 options.resume);
+      fail_input(
+          "--overwrite and --resume contradict each other: --resume continues {}, "
+          "--overwrite would replace it",
+          options.resume);
     root = options.resume;
     const RunDirectory run{root};
     if (!fs::exists(run.config()))
@@ -54,8 +56,9 @@ int run_train(const TrainOptions& options) {
                  : load_config_and_warnings(options.config_path, options.overrides);
   } else {
     if (options.config_path.empty())
-      fail_input("train needs a config file, e.g. condense train configs/quickstart.toml (condense "
-                 "config lists every key), or --resume RUN to continue a run");
+      fail_input(
+          "train needs a config file, e.g. condense train configs/quickstart.toml (condense "
+          "config lists every key), or --resume RUN to continue a run");
     loaded = load_config_and_warnings(options.config_path, options.overrides);
     root = !options.out.empty() ? fs::path(options.out)
                                 : fs::path("runs") / fs::path(options.config_path).stem();
@@ -79,13 +82,15 @@ int run_train(const TrainOptions& options) {
 
 void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();
-  auto* command = app.add_subcommand(
-      "train", "Train a network described by a TOML config and write a run directory.\n"
-               "Every key and its default: condense config");
+  auto* command =
+      app.add_subcommand("train",
+                         "Train a network described by a TOML config and write a run directory.\n"
+                         "Every key and its default: condense config");
   command->add_option("CONFIG", options->config_path,
                       "The run's TOML config (required unless --resume)");
-  command->add_option("--set", options->overrides,
-                      "Override a key (repeatable): --set init.std=1e-8 --set model.activation=relu")
+  command
+      ->add_option("--set", options->overrides,
+                   "Override a key (repeatable): --set init.std=1e-8 --set model.activation=relu")
       ->allow_extra_args(false);
   command->add_option("--out", options->out, "Run directory (default: runs/<config name>)");
   command->add_option("--resume", options->resume,

@@ -1,16 +1,15 @@
 #include "condense/core/machine.hpp"
 
+#include <omp.h>
 #include <sys/resource.h>
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
-
-#include <Eigen/Core>
-#include <omp.h>
 
 namespace condense {
 
@@ -58,8 +57,9 @@ double measured_peak_gflops(int threads) {
         c9 = pmadd(c9, factor, step);
 #if defined(__GNUC__) && defined(__x86_64__)
         // Keeps every multiply-add in the loop.
-        __asm__ volatile("" : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5),
-                         "+x"(c6), "+x"(c7), "+x"(c8), "+x"(c9));
+        __asm__ volatile(""
+                         : "+x"(c0), "+x"(c1), "+x"(c2), "+x"(c3), "+x"(c4), "+x"(c5), "+x"(c6),
+                           "+x"(c7), "+x"(c8), "+x"(c9));
 #endif
       }
       const Packet chains[kChains] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9};

@@ -10,9 +10,12 @@ namespace {
 
 std::atomic<int> g_requested{0};
 int g_depth = 0;  // scopes open; the handlers are installed while it is > 0
-struct sigaction g_old_int {}, g_old_term {};
+struct sigaction g_old_int {
+}, g_old_term{};
 
-extern "C" void condense_stop_requested(int signal) { g_requested.store(signal); }
+extern "C" void condense_stop_requested(int signal) {
+  g_requested.store(signal);
+}
 
 }  // namespace
 
@@ -32,6 +35,8 @@ StopSignals::~StopSignals() {
   sigaction(SIGTERM, &g_old_term, nullptr);
 }
 
-int StopSignals::requested() const { return g_requested.load(); }
+int StopSignals::requested() const {
+  return g_requested.load();
+}
 
 }  // namespace condense

@@ -81,8 +81,8 @@ class Conv2d final : public Layer<T> {
   // backward from dh, the gradient at the activation's output: each sample's dZ = dh ⊙ σ'(z) is
   // made in per-thread scratch just before it is used. z may be null when the derivative is a
   // function of h. The same bits as the activation layer's backward, then backward.
-  void backward_activated(ParameterStore<T>& store, const T* x, const T* z, const T* h,
-                          const T* dh, T* dx, int N, const Activation& activation);
+  void backward_activated(ParameterStore<T>& store, const T* x, const T* z, const T* h, const T* dh,
+                          T* dx, int N, const Activation& activation);
 
   // The patch matrices of the whole batch x: (N, C, H, W) → (N, K, L), built now unless
   // `same_input` lets the kept ones serve; null when the batch is too large to keep them (callers

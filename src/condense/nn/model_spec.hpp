@@ -27,13 +27,13 @@ struct ConvSpec {
 };
 
 struct ModelSpec {
-  FeatureShape input;                  // (C, H, W); an FC net reads it flattened
+  FeatureShape input;  // (C, H, W); an FC net reads it flattened
   std::vector<ConvSpec> conv;
-  std::vector<int> hidden;             // widths of the hidden FC layers
+  std::vector<int> hidden;  // widths of the hidden FC layers
   // One activation for every layer, or one per conv and hidden layer, in order.
   std::vector<Activation> activations;
   bool bias = true;
-  bool residual = false;               // hidden FC layers after the first are residual blocks
+  bool residual = false;  // hidden FC layers after the first are residual blocks
   int outputs = 1;
 
   int activated_layers() const { return int(conv.size() + hidden.size()); }

@@ -82,8 +82,8 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
   std::vector<LayerMeasures> measures = analysis_.measure(step, layers);
   note_ = progress_summary(measures);
   if (!analysis_.direction_note().empty() && !warned_ && !quiet_) {
-    fmt::print(stderr, "condense: warning: {} not used for alignment: {}\n",
-               run_.v1().string(), analysis_.direction_note());
+    fmt::print(stderr, "condense: warning: {} not used for alignment: {}\n", run_.v1().string(),
+               analysis_.direction_note());
     warned_ = true;
   }
   writes_ = std::async(std::launch::async, [cosines = run_.cosines(step), table = run_.analysis(),
@@ -98,8 +98,8 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
 
 template <class T>
 std::shared_ptr<CondensationRecorder> track_condensation(TrainerSetup<T>& setup) {
-  auto recorder = std::make_shared<CondensationRecorder>(
-      setup.run, measure_options(setup.track), setup.quiet, setup.track.save_cosines);
+  auto recorder = std::make_shared<CondensationRecorder>(setup.run, measure_options(setup.track),
+                                                         setup.quiet, setup.track.save_cosines);
   if (setup.resume) {
     // The step the trainer continues from; rows from it on are measured again.
     recorder->resume_from(read_checkpoint_step(setup.run.checkpoint()));

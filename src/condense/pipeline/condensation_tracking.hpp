@@ -38,7 +38,8 @@ class CondensationRecorder {
   ~CondensationRecorder();
 
   // Measures every layer at `step` and starts writing RUN/cosines/step_<step>/ (unless
-  // save_cosines is false) and RUN/analysis.csv. Throws the IoError of the previous snapshot's writes, if any.
+  // save_cosines is false) and RUN/analysis.csv. Throws the IoError of the previous snapshot's
+  // writes, if any.
   void record(long step, const std::vector<LayerWeights>& layers);
   // Waits for the last writes; throws their IoError. Call once the last snapshot is recorded.
   void finish();

@@ -3,11 +3,10 @@
 // snapshot of a run directory again (RUN/analysis.csv and RUN/cosines/ rewritten, as training
 // wrote them) or weights trained elsewhere (NPY files or safetensors; docs/analysis.md).
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "condense/analysis/measures.hpp"
 #include "condense/rundir/analysis_table.hpp"
@@ -39,8 +38,8 @@ Reanalysis reanalyze_run(const std::filesystem::path& root, const MeasureOverrid
 
 struct WeightsAnalysis {
   MeasureOptions options;
-  std::vector<LayerWeights> layers;     // the layers measured, in order
-  std::vector<LayerMeasures> measures;  // one per layer
+  std::vector<LayerWeights> layers;       // the layers measured, in order
+  std::vector<LayerMeasures> measures;    // one per layer
   std::vector<std::string> skipped;       // tensors that are not conv or linear weights
   std::vector<std::string> unmeasurable;  // layers of NaN, infinite or only zero values, and why
   nlohmann::json report;                  // what --out writes

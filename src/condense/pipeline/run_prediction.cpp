@@ -1,9 +1,9 @@
 #include "condense/pipeline/run_prediction.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"

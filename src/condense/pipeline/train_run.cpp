@@ -1,13 +1,12 @@
 #include "condense/pipeline/train_run.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -64,8 +63,9 @@ void check_loss_and_targets(const RunConfig& config) {
     fail_input("train.loss = \"cross-entropy\" needs data.target = \"class\", not \"{}\"",
                target_name(config.data.target));
   if (config.train.loss == LossKind::mse && classes)
-    fail_input("train.loss = \"mse\" needs data.target = \"onehot\", \"binary\" or \"regression\", "
-               "not \"class\" (class indices go with cross-entropy)");
+    fail_input(
+        "train.loss = \"mse\" needs data.target = \"onehot\", \"binary\" or \"regression\", "
+        "not \"class\" (class indices go with cross-entropy)");
 }
 
 // The build and the machine, for summary.json.
@@ -98,9 +98,10 @@ void check_directory(const TrainRequest& request) {
   }
   if (!fs::exists(status)) return;
   if (fs::is_symlink(status) && request.overwrite)
-    fail_input("{} is a symbolic link; --overwrite replaces only a directory: give the directory "
-               "it points to ({})",
-               root.string(), fs::read_symlink(root, error).string());
+    fail_input(
+        "{} is a symbolic link; --overwrite replaces only a directory: give the directory "
+        "it points to ({})",
+        root.string(), fs::read_symlink(root, error).string());
   if (!fs::is_directory(root, error))
     fail_input("{} exists and is not a directory; give a new or empty directory for the run",
                root.string());
@@ -109,9 +110,10 @@ void check_directory(const TrainRequest& request) {
     fail_input("{} already exists; use --resume {} to continue it or --overwrite to replace it",
                root.string(), root.string());
   if (!is_run_directory(run))
-    fail_input("{} exists and is not a condense run directory (no {} marker, no config.toml with "
-               "summary.json or snapshots/index.csv); refusing to overwrite it",
-               root.string(), run.marker().filename().string());
+    fail_input(
+        "{} exists and is not a condense run directory (no {} marker, no config.toml with "
+        "summary.json or snapshots/index.csv); refusing to overwrite it",
+        root.string(), run.marker().filename().string());
 }
 
 // Makes the run directory (replacing the one check_directory allowed to be replaced) and marks it
@@ -141,23 +143,23 @@ std::string dry_run_text(const RunConfig& config, const ModelSpec& spec, const D
   std::error_code error;
   const bool exists = fs::exists(request.root, error) && !fs::is_empty(request.root, error);
   const std::string directory =
-      request.resume ? fmt::format("continued from step {}",
-                                   read_checkpoint_step(RunDirectory{request.root}.checkpoint()))
-      : !exists        ? "new"
+      request.resume      ? fmt::format("continued from step {}",
+                                        read_checkpoint_step(RunDirectory{request.root}.checkpoint()))
+      : !exists           ? "new"
       : request.overwrite ? "exists; --overwrite replaces it"
                           : "exists; training needs --overwrite or --resume";
   std::string text = "condense train --dry-run: nothing is written\n";
   text += fmt::format("data: {}\n", data.description);
   text += fmt::format("model:\n{}", description);
-  text += fmt::format("parameters: {} ({}, {} threads)\n", estimate.parameters, dtype_name(config.dtype),
-             thread_count());
-  text += fmt::format("steps: {}, {} snapshots, an evaluation every {} steps\n", estimate.total_steps,
-             estimate.snapshots, config.train.eval_every);
+  text += fmt::format("parameters: {} ({}, {} threads)\n", estimate.parameters,
+                      dtype_name(config.dtype), thread_count());
+  text += fmt::format("steps: {}, {} snapshots, an evaluation every {} steps\n",
+                      estimate.total_steps, estimate.snapshots, config.train.eval_every);
   text += describe_estimate(estimate);
   const std::uint64_t available = available_memory();
-  text += fmt::format("available memory: {}{}\n", available ? format_bytes(available) : "unknown",
-             available && estimate.memory() > available ? " (too little: training is refused)"
-                                                        : "");
+  text += fmt::format(
+      "available memory: {}{}\n", available ? format_bytes(available) : "unknown",
+      available && estimate.memory() > available ? " (too little: training is refused)" : "");
   text += fmt::format("run directory: {} ({})\n", request.root.string(), directory);
   return text;
 }
@@ -236,8 +238,9 @@ RunStatus train_typed(const RunConfig& config, const std::string& resolved, cons
   if (options.report) {
     try {
       if (!report_run(run.root, ReportOptions{}, options.quiet))
-        fmt::print(stderr, "condense: warning: the report is incomplete; redraw with: condense "
-                           "report {}\n",
+        fmt::print(stderr,
+                   "condense: warning: the report is incomplete; redraw with: condense "
+                   "report {}\n",
                    run.root.string());
     } catch (const std::exception& e) {
       fmt::print(stderr, "condense: warning: no report: {}\n", e.what());
@@ -247,11 +250,13 @@ RunStatus train_typed(const RunConfig& config, const std::string& resolved, cons
   switch (outcome.status) {
     case RunStatus::completed:
       if (!options.quiet)
-        fmt::print(stderr, "condense: condensation measures of {} snapshots: {:.2f} s ({:.1f}% of "
-                           "training)\n",
+        fmt::print(stderr,
+                   "condense: condensation measures of {} snapshots: {:.2f} s ({:.1f}% of "
+                   "training)\n",
                    condensation->snapshots(), condensation->seconds(),
                    100 * condensation->seconds() / std::max(outcome.wall_seconds, 1e-9));
-      if (!options.quiet) fmt::print(stderr, "condense: done, run directory {}\n", run.root.string());
+      if (!options.quiet)
+        fmt::print(stderr, "condense: done, run directory {}\n", run.root.string());
       break;
     case RunStatus::interrupted:
       fmt::print(stderr, "condense: {}; continue with: condense train --resume {}\n",
@@ -283,14 +288,16 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
   const Data data = load_data(config.data, config.seed);
   ModelSpec spec = config.model;
   spec.input = data.train.shape;
-  if (spec.outputs == 0) spec.outputs = data.train.target_width;
+  if (spec.outputs == 0)
+    spec.outputs = data.train.target_width;
   else if (spec.outputs != data.train.target_width)
     fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs", spec.outputs,
                target_name(config.data.target), data.train.target_width);
   if (config.train.batch_size > data.train.size)
-    fail_input("train.batch_size = {} is larger than the training set ({} samples): use at most "
-               "{}, or 0 for full-batch training",
-               config.train.batch_size, data.train.size, data.train.size);
+    fail_input(
+        "train.batch_size = {} is larger than the training set ({} samples): use at most "
+        "{}, or 0 for full-batch training",
+        config.train.batch_size, data.train.size, data.train.size);
   const RunEstimate estimate = estimate_run(config, spec, data);
   if (request.dry_run) {
     fmt::print("{}", dry_run_text(config, spec, data, estimate, request));
@@ -316,9 +323,12 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
 
 int exit_code_of(RunStatus status) {
   switch (status) {
-    case RunStatus::completed: return 0;
-    case RunStatus::interrupted: return kExitInterrupted;
-    case RunStatus::diverged: return kExitDiverged;
+    case RunStatus::completed:
+      return 0;
+    case RunStatus::interrupted:
+      return kExitInterrupted;
+    case RunStatus::diverged:
+      return kExitDiverged;
   }
   return kExitInternal;
 }

@@ -228,9 +228,16 @@ struct KernelMosaic {
 
   // Tiles are kh × kw for RGB, else the channels stacked vertically with a gap.
   KernelMosaic(long c, long h, long w, long kernel_columns, long step_rows)
-      : channels(c), kh(h), kw(w), tile_h(c == 3 ? h : c * h + (c - 1)), tile_w(w),
-        columns(kernel_columns), rows(step_rows), width(columns * (tile_w + 1) - 1),
-        height(rows * (tile_h + 1) - 1), planes(c == 3 ? 3 : 1),
+      : channels(c),
+        kh(h),
+        kw(w),
+        tile_h(c == 3 ? h : c * h + (c - 1)),
+        tile_w(w),
+        columns(kernel_columns),
+        rows(step_rows),
+        width(columns * (tile_w + 1) - 1),
+        height(rows * (tile_h + 1) - 1),
+        planes(c == 3 ? 3 : 1),
         grid(std::size_t(width * height * planes), std::nan("")) {}
 
   // One kernel `w` (channels·kh·kw values) into tile (column, row), scaled by its own largest
@@ -262,11 +269,11 @@ struct KernelMosaic {
       for (long x = 0; x < width; ++x) {
         const double* v = &grid[std::size_t((y * width + x) * planes)];
         if (rgb())
-          text += std::isnan(v[0]) ? fmt::format("{} {} 255 255 255\n", x, y)
-                                   : fmt::format("{} {} {} {} {}\n", x, y,
-                                                 std::lround(127.5 * (1 + v[0])),
-                                                 std::lround(127.5 * (1 + v[1])),
-                                                 std::lround(127.5 * (1 + v[2])));
+          text +=
+              std::isnan(v[0])
+                  ? fmt::format("{} {} 255 255 255\n", x, y)
+                  : fmt::format("{} {} {} {} {}\n", x, y, std::lround(127.5 * (1 + v[0])),
+                                std::lround(127.5 * (1 + v[1])), std::lround(127.5 * (1 + v[2])));
         else
           text += std::isnan(v[0]) ? fmt::format("{} {} NaN\n", x, y)
                                    : fmt::format("{} {} {:.5f}\n", x, y, v[0]);
@@ -322,7 +329,8 @@ std::string kernel_mosaic_script(const KernelMosaic& mosaic, const std::vector<l
   std::vector<std::string> xtics, ytics;
   const double tile_w = double(mosaic.tile_w), tile_h = double(mosaic.tile_h);
   for (std::size_t j = 0; j < order.size(); ++j)
-    xtics.push_back(fmt::format("'{}' {}", order[j], double(j) * (tile_w + 1) + (tile_w - 1) / 2.0));
+    xtics.push_back(
+        fmt::format("'{}' {}", order[j], double(j) * (tile_w + 1) + (tile_w - 1) / 2.0));
   if (with_v1)
     xtics.push_back(
         fmt::format("'v_1' {}", double(order.size()) * (tile_w + 1) + (tile_w - 1) / 2.0));
@@ -335,9 +343,10 @@ std::string kernel_mosaic_script(const KernelMosaic& mosaic, const std::vector<l
       "set cbrange [-1:1]\nset cbtics font ',6'\nset title {} font ',9'\n",
       mosaic.columns * (mosaic.tile_w + 1) - 1.5, mosaic.rows * (mosaic.tile_h + 1) - 1.5,
       fmt::join(xtics, ", "), fmt::join(ytics, ", "), gnuplot_quote(title));
-  body += mosaic.rgb()
-              ? "unset colorbox\nplot 'data/kernels.dat' using 1:2:3:4:5 with rgbimage\n"
-              : "set cblabel 'w / max|w|' font ',7'\nplot 'data/kernels.dat' using 1:2:3 with image\n";
+  body +=
+      mosaic.rgb()
+          ? "unset colorbox\nplot 'data/kernels.dat' using 1:2:3:4:5 with rgbimage\n"
+          : "set cblabel 'w / max|w|' font ',7'\nplot 'data/kernels.dat' using 1:2:3 with image\n";
   return body;
 }
 
@@ -383,11 +392,11 @@ std::optional<DrawnFigure> draw_kernels(const RunData& run, const fs::path& figu
   const double cell = std::min(0.09, 5.4 / double(mosaic.width));
   const double width = 1.6 + double(mosaic.width) * cell,
                height = 1.0 + double(mosaic.height) * cell;
-  render_figure(figures,
-                {"kernels", "Kernels of " + layer + " next to v1", width,
-                 std::clamp(height, 1.2, 8.0),
-                 kernel_mosaic_script(mosaic, order, !v1.empty(), shown, title)},
-                options.pdf);
+  render_figure(
+      figures,
+      {"kernels", "Kernels of " + layer + " next to v1", width, std::clamp(height, 1.2, 8.0),
+       kernel_mosaic_script(mosaic, order, !v1.empty(), shown, title)},
+      options.pdf);
   return DrawnFigure{
       "kernels", "Kernels of " + layer,
       fmt::format("The kernels of {} at steps {} (columns in the final clustering's order), each "

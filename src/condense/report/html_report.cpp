@@ -360,7 +360,8 @@ void add_slider_layer(const RunData& run, const std::string& layer, const Slider
       side < final->cosines.rows() ? fmt::format(" (shown {}×{})", side, side) : "");
 }
 
-Slider make_slider(const RunData& run, const HtmlOptions& options, std::vector<std::string>& notes) {
+Slider make_slider(const RunData& run, const HtmlOptions& options,
+                   std::vector<std::string>& notes) {
   Slider slider;
   slider.data = {
       {"steps", nlohmann::json::array()},
@@ -392,16 +393,19 @@ std::string heatmap_section(const Slider& slider) {
   std::string html = "<h2>Cosine heatmaps over time</h2>\n";
   const std::size_t steps = slider.steps();
   if (steps == 0) return html + "<p>No cosine matrices to show.</p>\n";
-  return html + fmt::format(
-      "<p>Rows and columns in the final clustering's order; colours fixed to [−1, 1]. Drag the "
-      "slider (or use the arrow keys) to step through the {} snapshots.</p>\n"
-      "<div class=\"slider-row\"><button id=\"play\" type=\"button\">▶ play</button>"
-      "<input type=\"range\" id=\"step-slider\" min=\"0\" max=\"{}\" value=\"{}\" step=\"1\" "
-      "aria-label=\"snapshot\"> step <span id=\"step-value\">{}</span></div>\n"
-      "<div class=\"heatmaps\">{}<div class=\"cb\"><canvas id=\"colorbar\"></canvas>"
-      "<div class=\"cb-labels\"><span>+1</span><span>0</span><span>−1</span></div></div>\n"
-      "<table id=\"step-metrics\" class=\"grid\"></table></div>\n",
-      steps, steps - 1, steps - 1, slider.data["steps"].back().get<long>(), slider.canvases);
+  return html +
+         fmt::format(
+             "<p>Rows and columns in the final clustering's order; colours fixed to [−1, 1]. Drag "
+             "the "
+             "slider (or use the arrow keys) to step through the {} snapshots.</p>\n"
+             "<div class=\"slider-row\"><button id=\"play\" type=\"button\">▶ play</button>"
+             "<input type=\"range\" id=\"step-slider\" min=\"0\" max=\"{}\" value=\"{}\" "
+             "step=\"1\" "
+             "aria-label=\"snapshot\"> step <span id=\"step-value\">{}</span></div>\n"
+             "<div class=\"heatmaps\">{}<div class=\"cb\"><canvas id=\"colorbar\"></canvas>"
+             "<div class=\"cb-labels\"><span>+1</span><span>0</span><span>−1</span></div></div>\n"
+             "<table id=\"step-metrics\" class=\"grid\"></table></div>\n",
+             steps, steps - 1, steps - 1, slider.data["steps"].back().get<long>(), slider.canvases);
 }
 
 // The figures as embedded PNGs, with their captions and the files they come from.
@@ -432,8 +436,7 @@ std::string slider_scripts(const Slider& slider) {
   std::string json = slider.data.dump();
   for (std::size_t at = 0; (at = json.find("</", at)) != std::string::npos; at += 3)
     json.replace(at, 2, "<\\/");
-  std::string html =
-      "<script type=\"application/json\" id=\"slider-data\">" + json + "</script>\n";
+  std::string html = "<script type=\"application/json\" id=\"slider-data\">" + json + "</script>\n";
   if (slider.steps() > 0) return html + std::string("<script>") + kScript + "</script>\n";
   return html + "<script>document.body.dataset.ready = '1';</script>\n";
 }

@@ -96,7 +96,9 @@ std::string RunData::aligned_layer() const {
   return "";
 }
 
-std::string RunData::status() const { return summary ? status_name(summary->status) : "unknown"; }
+std::string RunData::status() const {
+  return summary ? status_name(summary->status) : "unknown";
+}
 
 RunData load_run(const fs::path& root) {
   std::error_code error;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "condense/rundir/analysis_table.hpp"
 #include "condense/core/types.hpp"
+#include "condense/rundir/analysis_table.hpp"
 #include "condense/rundir/metrics.hpp"
 #include "condense/rundir/summary.hpp"
 

@@ -2,8 +2,8 @@
 // The layout of a run directory, written down once (docs/run-directory.md is its twin):
 //
 //   RUN/config.toml                       the fully resolved config
-//   RUN/metrics.csv                       step, epoch, time_s, lr, train_loss, train_acc, test_loss, test_acc
-//   RUN/snapshots/index.csv               step, path
+//   RUN/metrics.csv                       step, epoch, time_s, lr, train_loss, train_acc,
+//   test_loss, test_acc RUN/snapshots/index.csv               step, path
 //   RUN/snapshots/step_<k>/<param>.npy    every parameter after k optimizer steps (PyTorch names)
 //   RUN/checkpoint/state.bin              everything needed to continue
 //   RUN/summary.json                      status, hash, versions, machine, times, final metrics

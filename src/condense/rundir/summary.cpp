@@ -13,15 +13,20 @@ namespace condense {
 
 const char* status_name(RunStatus status) {
   switch (status) {
-    case RunStatus::completed: return "completed";
-    case RunStatus::interrupted: return "interrupted";
-    case RunStatus::diverged: return "diverged";
+    case RunStatus::completed:
+      return "completed";
+    case RunStatus::interrupted:
+      return "interrupted";
+    case RunStatus::diverged:
+      return "diverged";
   }
   return "completed";
 }
 
 void write_summary(const std::filesystem::path& path, const RunSummary& s) {
-  auto metric = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  auto metric = [](double v) {
+    return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+  };
   auto optional = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   const RunProvenance& p = s.provenance;
   nlohmann::json j;
@@ -61,9 +66,10 @@ RunSummary read_summary(const std::filesystem::path& path) {
   for (RunStatus s : {RunStatus::completed, RunStatus::interrupted, RunStatus::diverged})
     if (*status == status_name(s)) summary.status = s, known = true;
   if (!known)
-    fail_input("{}: \"status\" is \"{}\", expected \"completed\", \"interrupted\" or "
-               "\"diverged\"",
-               origin, status->substr(0, 80));
+    fail_input(
+        "{}: \"status\" is \"{}\", expected \"completed\", \"interrupted\" or "
+        "\"diverged\"",
+        origin, status->substr(0, 80));
   summary.message = json_string(summary.json, "message", origin).value_or("");
   summary.steps = json_integer(summary.json, "steps", origin);
   summary.total_steps = json_integer(summary.json, "total_steps", origin);

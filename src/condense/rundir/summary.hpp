@@ -3,10 +3,9 @@
 // when it is interrupted or diverges); read by reports and by the tables of experiments and
 // sweeps, every field type-checked.
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace condense {
 

@@ -1,26 +1,26 @@
 #include "condense/series/experiment.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
-#include <toml++/toml.h>
-
-#include "condense/core/exit_codes.hpp"
-#include "condense/series/series_page.hpp"
-#include "condense/series/series_run.hpp"
-#include "condense/series/run_table.hpp"
-#include "condense/rundir/summary.hpp"
-#include "condense/series/toml_input.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
+#include "condense/core/exit_codes.hpp"
 #include "condense/report/compare.hpp"
 #include "condense/report/run_data.hpp"
 #include "condense/rundir/layout.hpp"
+#include "condense/rundir/summary.hpp"
+#include "condense/series/run_table.hpp"
+#include "condense/series/series_page.hpp"
+#include "condense/series/series_run.hpp"
+#include "condense/series/toml_input.hpp"
 
 namespace condense {
 
@@ -42,13 +42,14 @@ std::vector<ConfigAssignment> assignments_at(const fs::path& file, const toml::t
   if (!node) return out;
   const toml::array* array = node->as_array();
   if (!array)
-    fail_input("{}: {}.{} must be an array of \"key=value\" strings", where(file, *node), what, key);
+    fail_input("{}: {}.{} must be an array of \"key=value\" strings", where(file, *node), what,
+               key);
   for (const auto& item : *array) {
     if (!item.is_string())
       fail_input("{}: {}.{} must be an array of \"key=value\" strings, like [\"init.std=1e-6\"]",
                  where(file, item), what, key);
-    out.push_back({std::string(*item.value<std::string>()),
-                   fmt::format("{} ({})", where(file, item), what)});
+    out.push_back(
+        {std::string(*item.value<std::string>()), fmt::format("{} ({})", where(file, item), what)});
   }
   return out;
 }
@@ -64,9 +65,10 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
     fail_input("{}: this is a sweep file; run it with: condense sweep {}", file.string(),
                file.string());
   if (!spec)
-    fail_input("{}: no [experiment] table; an experiment file is a run config plus [experiment] "
-               "with its runs (docs/experiments.md)",
-               file.string());
+    fail_input(
+        "{}: no [experiment] table; an experiment file is a run config plus [experiment] "
+        "with its runs (docs/experiments.md)",
+        file.string());
   check_keys(file, *spec, "[experiment]", {"title", "description", "quick", "compare", "runs"});
 
   Experiment experiment;
@@ -110,8 +112,9 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
                      where(file, item), c.name);
       if (const toml::node* runs = entry->get("runs")) {
         const toml::array* labels = runs->as_array();
-        if (!labels) fail_input("{}: experiment.compare.runs must be an array of run labels",
-                                where(file, *runs));
+        if (!labels)
+          fail_input("{}: experiment.compare.runs must be an array of run labels",
+                     where(file, *runs));
         for (const auto& label : *labels) {
           if (!label.is_string())
             fail_input("{}: experiment.compare.runs must be an array of run labels",
@@ -126,9 +129,10 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
 
   const toml::array* runs = spec->get_as<toml::array>("runs");
   if (!runs || runs->empty())
-    fail_input("{}: the experiment has no runs; add [[experiment.runs]] tables with a label and "
-               "their settings",
-               file.string());
+    fail_input(
+        "{}: the experiment has no runs; add [[experiment.runs]] tables with a label and "
+        "their settings",
+        file.string());
   std::set<std::string> names;
   std::vector<LoadedConfig> loaded_runs;
   for (const auto& item : *runs) {
@@ -146,7 +150,8 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
     if (!names.insert(run.name).second)
       fail_input("{}: two runs are named \"{}\"; give them distinct labels or names",
                  where(file, *entry), run.name);
-    std::vector<ConfigAssignment> settings = assignments_at(file, *entry, "set", "run " + run.label);
+    std::vector<ConfigAssignment> settings =
+        assignments_at(file, *entry, "set", "run " + run.label);
     if (options.quick) settings.insert(settings.end(), quick.begin(), quick.end());
     try {
       LoadedConfig loaded = load_config_text_and_warnings(text, file.string(), {"experiment"},

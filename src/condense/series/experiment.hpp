@@ -33,11 +33,11 @@ struct ExperimentRun {
 };
 
 struct ExperimentComparison {
-  std::string metric;               // a metric of `condense compare`
-  std::string layer;                // empty: the aligned or first tracked layer
+  std::string metric;  // a metric of `condense compare`
+  std::string layer;   // empty: the aligned or first tracked layer
   bool log_x = false;
-  std::vector<std::string> runs;    // labels of the runs to overlay; empty: every run
-  std::string name;                 // folder in OUT/compare/; default: metric[_layer]
+  std::vector<std::string> runs;  // labels of the runs to overlay; empty: every run
+  std::string name;               // folder in OUT/compare/; default: metric[_layer]
 };
 
 struct Experiment {

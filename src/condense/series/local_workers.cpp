@@ -95,8 +95,10 @@ bool run_workers(std::size_t count, int workers,
     running.erase(it);
     WorkerExit exit;
     exit.seconds = std::chrono::duration<double>(Clock::now() - job.started).count();
-    if (WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
-    else exit.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+      exit.signal = WTERMSIG(status);
+    else
+      exit.exit_code = WEXITSTATUS(status);
     finished(job.job, exit);
   }
   return signals.requested() != 0;

@@ -1,9 +1,9 @@
 #include "condense/series/run_table.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "condense/core/atomic_file.hpp"
@@ -24,8 +24,9 @@ std::string number(double v, const char* format = "{:.6g}") {
 
 const std::vector<std::string>& layer_measure_columns() {
   static const std::vector<std::string> measures = {
-      "mean_abs_cos", "max_mean_abs_cos", "peak_step", "n_lines_at_peak", "n_lines",
-      "n_orientations", "effective_rank", "rd", "max_rd", "align_v1", "max_align_v1"};
+      "mean_abs_cos", "max_mean_abs_cos", "peak_step",      "n_lines_at_peak",
+      "n_lines",      "n_orientations",   "effective_rank", "rd",
+      "max_rd",       "align_v1",         "max_align_v1"};
   return measures;
 }
 
@@ -38,9 +39,12 @@ RunRow run_row(const RunData& run) {
                    summary.training_seconds ? number(*summary.training_seconds, "{:.2f}") : "");
   const MetricsRow* last = run.metrics.empty() ? nullptr : &run.metrics.back();
   const std::pair<const char*, double MetricsRow::*> finals[] = {
-      {"train_loss", &MetricsRow::train_loss}, {"train_acc", &MetricsRow::train_acc},
-      {"test_loss", &MetricsRow::test_loss}, {"test_acc", &MetricsRow::test_acc}};
-  for (const auto& [column, field] : finals) row.emplace_back(column, last ? number(last->*field) : "");
+      {"train_loss", &MetricsRow::train_loss},
+      {"train_acc", &MetricsRow::train_acc},
+      {"test_loss", &MetricsRow::test_loss},
+      {"test_acc", &MetricsRow::test_acc}};
+  for (const auto& [column, field] : finals)
+    row.emplace_back(column, last ? number(last->*field) : "");
   // The extremes over training: the lowest losses and the highest accuracies.
   for (const auto& [column, field] : finals) {
     const bool loss = std::string(column).find("loss") != std::string::npos;
@@ -84,9 +88,9 @@ RunRow run_row(const RunData& run) {
                                  [&](const MeasuredTimeScale& s) { return s.name == scale; });
     row.emplace_back(std::string(scale) + "_predicted",
                      it == measured.scales.end() ? "" : number(it->predicted, "{:.1f}"));
-    row.emplace_back(std::string(scale) + "_measured",
-                     it == measured.scales.end() || it->measured < 0 ? ""
-                                                                     : std::to_string(it->measured));
+    row.emplace_back(
+        std::string(scale) + "_measured",
+        it == measured.scales.end() || it->measured < 0 ? "" : std::to_string(it->measured));
   }
   return row;
 }
@@ -125,7 +129,8 @@ std::string rows_csv(const std::vector<std::string>& columns, const std::vector<
     csv += '\n';
   };
   line([](const std::string& column) { return column; });
-  for (const auto& row : rows) line([&](const std::string& column) { return row_value(row, column); });
+  for (const auto& row : rows)
+    line([&](const std::string& column) { return row_value(row, column); });
   return csv;
 }
 
@@ -133,11 +138,20 @@ std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -146,8 +160,8 @@ std::string html_escape(const std::string& text) {
 std::string folder_name(const std::string& label) {
   std::string name;
   for (char c : label)
-    name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '+' ||
-                    c == '='
+    name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+                    c == '+' || c == '='
                 ? c
                 : '_';
   return name;
@@ -165,6 +179,5 @@ bool same_settings(const fs::path& root, const RunConfig& config) {
     return false;
   }
 }
-
 
 }  // namespace condense

@@ -13,14 +13,12 @@ std::string sections_html(const std::vector<PageSection>& sections) {
     for (const PageFigures& figures : section.figures) {
       if (!figures.heading.empty()) html += "<h3>" + figures.heading + "</h3>\n";
       for (const PageImage& image : figures.images) {
-        const std::string img = fmt::format("<img src=\"{}\" alt=\"{}\">",
-                                            html_escape(image.image.string()),
-                                            html_escape(image.alt.empty() ? image.image.string()
-                                                                          : image.alt));
-        html += image.link.empty()
-                    ? "<p>" + img + "</p>\n"
-                    : fmt::format("<p><a href=\"{}\">{}</a></p>\n", html_escape(image.link.string()),
-                                  img);
+        const std::string img =
+            fmt::format("<img src=\"{}\" alt=\"{}\">", html_escape(image.image.string()),
+                        html_escape(image.alt.empty() ? image.image.string() : image.alt));
+        html += image.link.empty() ? "<p>" + img + "</p>\n"
+                                   : fmt::format("<p><a href=\"{}\">{}</a></p>\n",
+                                                 html_escape(image.link.string()), img);
       }
     }
   }

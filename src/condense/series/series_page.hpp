@@ -17,12 +17,12 @@ struct PageImage {
 };
 
 struct PageFigures {
-  std::string heading;                    // a <h3>, or none
+  std::string heading;  // a <h3>, or none
   std::vector<PageImage> images;
 };
 
 struct PageSection {
-  std::string heading;                    // a <h2>
+  std::string heading;  // a <h2>
   std::vector<PageFigures> figures;
 };
 
@@ -33,8 +33,8 @@ struct SeriesPage {
   std::vector<PageSection> before_table;  // e.g. the phase diagrams
   std::vector<std::string> columns;       // of the table of runs (the "run" column links)
   std::vector<RunRow> rows;
-  bool shade_unfinished = false;          // rows whose status is not "completed" stand out
-  std::vector<PageSection> after_table;   // e.g. comparisons, each run's heatmaps
+  bool shade_unfinished = false;         // rows whose status is not "completed" stand out
+  std::vector<PageSection> after_table;  // e.g. comparisons, each run's heatmaps
 };
 
 // The HTML of the page; a run's name links to RUN/report.html when `out`/RUN/report.html exists.

@@ -29,10 +29,10 @@ struct RunPlan {
 RunPlan plan_run(const std::filesystem::path& root, const RunConfig& config);
 
 struct SeriesRunOptions {
-  bool quiet = false;   // no progress output from the training
-  bool report = true;   // the run's figures and report.html
-  std::string label;    // when not empty, one line on stderr says what is done with the run:
-                        // "condense: LABEL: resuming RUN"
+  bool quiet = false;  // no progress output from the training
+  bool report = true;  // the run's figures and report.html
+  std::string label;   // when not empty, one line on stderr says what is done with the run:
+                       // "condense: LABEL: resuming RUN"
 };
 
 struct SeriesRunResult {

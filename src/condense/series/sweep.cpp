@@ -1,9 +1,9 @@
 // The sweep's runs on this machine (worker processes) and its table (series/sweep.hpp).
 #include "condense/series/sweep.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -51,7 +51,8 @@ SweepPlan plan_sweep(const Sweep& sweep, const fs::path& out, int shard, int sha
 void print_plan(const Sweep& sweep, const SweepPlan& plan, const std::string& where,
                 const std::string& how) {
   for (const auto& warning : sweep.warnings) fmt::print(stderr, "condense: warning: {}\n", warning);
-  fmt::print(stderr, "condense: sweep \"{}\"{}: {} runs: {} finished already, {} with invalid "
+  fmt::print(stderr,
+             "condense: sweep \"{}\"{}: {} runs: {} finished already, {} with invalid "
              "settings, {} to train on {}\n",
              sweep.title, where, plan.runs, plan.kept, plan.invalid.size(), plan.pending.size(),
              how);
@@ -137,17 +138,17 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
   outcome.failed = int(plan.invalid.size());
 
   const int cores = available_cores();
-  int workers = schedule.workers > 0 ? schedule.workers
+  int workers = schedule.workers > 0   ? schedule.workers
                 : schedule.threads > 0 ? std::max(1, cores / schedule.threads)
                                        : cores;
   workers = std::max(1, std::min<int>(workers, int(pending.size())));
   const int threads = schedule.threads > 0 ? schedule.threads : std::max(1, cores / workers);
   if (!schedule.quiet)
-    print_plan(sweep, plan,
-               schedule.shards > 1 ? fmt::format(" in shard {}/{}", schedule.shard, schedule.shards)
-                                   : "",
-               fmt::format("{} worker{} × {} thread{}", workers, workers == 1 ? "" : "s", threads,
-                           threads == 1 ? "" : "s"));
+    print_plan(
+        sweep, plan,
+        schedule.shards > 1 ? fmt::format(" in shard {}/{}", schedule.shard, schedule.shards) : "",
+        fmt::format("{} worker{} × {} thread{}", workers, workers == 1 ? "" : "s", threads,
+                    threads == 1 ? "" : "s"));
   std::optional<SweepTable> table;
   if (schedule.shards == 1) {
     table.emplace(sweep, out);
@@ -171,9 +172,10 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
     ++finished;
     std::string what;
     if (exit.signal != 0) {
-      what = fmt::format("its worker was killed by signal {} ({}); rerunning the sweep resumes it "
-                         "from its last checkpoint",
-                         exit.signal, strsignal(exit.signal));
+      what = fmt::format(
+          "its worker was killed by signal {} ({}); rerunning the sweep resumes it "
+          "from its last checkpoint",
+          exit.signal, strsignal(exit.signal));
       make_directories(out / "errors");
       write_file_atomic(sweep_error_file(out, run.name), what + "\n");
       ++outcome.failed;
@@ -201,7 +203,8 @@ SweepOutcome run_sweep_local(const Sweep& sweep, const fs::path& out,
       fmt::print(stderr, "condense: stopping the sweep: the {} running run{} save{} a checkpoint\n",
                  running, running == 1 ? "" : "s", running == 1 ? "s" : "");
   };
-  if (run_workers(pending.size(), workers, command, on_finished, on_stop)) outcome.interrupted = true;
+  if (run_workers(pending.size(), workers, command, on_finished, on_stop))
+    outcome.interrupted = true;
   if (table) write_sweep_summary(sweep, *table, schedule.quiet);
   return outcome;
 }

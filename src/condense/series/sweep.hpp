@@ -41,8 +41,8 @@
 #include <string>
 #include <vector>
 
-#include "condense/series/run_table.hpp"
 #include "condense/config/config.hpp"
+#include "condense/series/run_table.hpp"
 
 namespace condense {
 
@@ -97,14 +97,15 @@ struct SweepOptions {
 
 // Reads a sweep file and resolves every run. Throws InputError naming the file, line and key of a
 // malformed [sweep] (an unknown axis key, an empty axis, ...) before anything is trained. A value
-// the config rejects (lr = -1) does not throw: that run carries the error and is recorded as failed.
+// the config rejects (lr = -1) does not throw: that run carries the error and is recorded as
+// failed.
 Sweep load_sweep(const std::filesystem::path& file, const SweepOptions& options);
 
 // How a sweep's runs are spread over this machine.
 struct SweepSchedule {
-  int workers = 0;             // worker processes; 0: one per core, at most one per run
-  int threads = 0;             // threads per worker; 0: the cores shared among the workers
-  int shard = 0, shards = 1;   // this process takes the runs i with i % shards == shard
+  int workers = 0;            // worker processes; 0: one per core, at most one per run
+  int threads = 0;            // threads per worker; 0: the cores shared among the workers
+  int shard = 0, shards = 1;  // this process takes the runs i with i % shards == shard
   bool quiet = false;
 };
 
@@ -125,7 +126,8 @@ std::filesystem::path sweep_job_file(const std::filesystem::path& out, const std
 
 // Writes run `index`'s resolved config to its job file and returns its text: what its worker
 // trains, whatever becomes of the sweep file meanwhile.
-std::string write_sweep_job(const Sweep& sweep, std::size_t index, const std::filesystem::path& out);
+std::string write_sweep_job(const Sweep& sweep, std::size_t index,
+                            const std::filesystem::path& out);
 
 struct SweepJobOptions {
   int threads = 0;  // > 0: this many threads, whatever the config says

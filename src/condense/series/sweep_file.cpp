@@ -1,14 +1,14 @@
 // Reading a sweep file (series/sweep.hpp): the [sweep] table's axes, seeds and figures, and every
 // run they make resolved to its config. Everything malformed is reported, with its file and line,
 // before anything is trained.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <toml++/toml.h>
 
 #include "condense/core/error.hpp"
 #include "condense/series/sweep.hpp"
@@ -55,7 +55,8 @@ std::vector<std::string> number_labels(const std::vector<double>& numbers) {
 }
 
 // The node holding an axis's values: `values = [...]`, `linear = {from, to, num}` or
-// `log = {from, to, num}` (exactly one), or the axis's `quick` list under --quick; `kind` says which.
+// `log = {from, to, num}` (exactly one), or the axis's `quick` list under --quick; `kind` says
+// which.
 const toml::node* axis_values_node(const fs::path& file, const toml::table& entry,
                                    const SweepAxis& axis, const toml::node* quick,
                                    std::string& kind) {
@@ -74,9 +75,10 @@ const toml::node* axis_values_node(const fs::path& file, const toml::table& entr
     kind = "values";
   }
   if (!spec)
-    fail_input("{}: axis {} needs its values: values = [...], linear = {{ from, to, num }} or "
-               "log = {{ from, to, num }}",
-               where(file, entry), axis.key);
+    fail_input(
+        "{}: axis {} needs its values: values = [...], linear = {{ from, to, num }} or "
+        "log = {{ from, to, num }}",
+        where(file, entry), axis.key);
   return spec;
 }
 
@@ -98,8 +100,9 @@ void read_value_list(const fs::path& file, const toml::node& list, bool quick, S
     if (item.is_string()) {
       axis.labels.push_back(std::string(*item.value<std::string>()));
     } else if (const toml::array* inner = item.as_array();
-               inner && std::all_of(inner->begin(), inner->end(),
-                                    [](const toml::node& e) { return e.is_value() && !e.is_string(); })) {
+               inner && std::all_of(inner->begin(), inner->end(), [](const toml::node& e) {
+                 return e.is_value() && !e.is_string();
+               })) {
       // [50, 20] → "50-20": the hidden widths of an MLP, say.
       std::string label;
       for (const auto& element : *inner) label += (label.empty() ? "" : "-") + toml_text(element);
@@ -153,9 +156,10 @@ void read_range(const fs::path& file, const toml::node& spec_node, const std::st
     numbers.push_back(v);
   }
   if (integer && std::set<double>(numbers.begin(), numbers.end()).size() != numbers.size())
-    fail_input("{}: axis {} holds integers, and its range rounds to repeated values ({}); use "
-               "fewer points or a list of values",
-               where(file, *spec), axis.key, fmt::join(numbers, ", "));
+    fail_input(
+        "{}: axis {} holds integers, and its range rounds to repeated values ({}); use "
+        "fewer points or a list of values",
+        where(file, *spec), axis.key, fmt::join(numbers, ", "));
   axis.numbers = numbers;
   for (double v : numbers)
     axis.values.push_back(integer ? fmt::format("{}", std::int64_t(v)) : fmt::format("{:.17g}", v));
@@ -167,12 +171,14 @@ void read_axis_labels(const fs::path& file, const toml::table& entry, bool quick
   if (const toml::node* node = entry.get(quick ? "quick_labels" : "labels")) {
     const toml::array* labels = node->as_array();
     if (!labels || labels->size() != axis.values.size() ||
-        !std::all_of(labels->begin(), labels->end(), [](const toml::node& n) { return n.is_string(); }))
-      fail_input("{}: axis {}: {} must be {} strings, one per value", where(file, *node),
-                 axis.key, quick ? "quick_labels" : "labels", axis.values.size());
+        !std::all_of(labels->begin(), labels->end(),
+                     [](const toml::node& n) { return n.is_string(); }))
+      fail_input("{}: axis {}: {} must be {} strings, one per value", where(file, *node), axis.key,
+                 quick ? "quick_labels" : "labels", axis.values.size());
     axis.labels.clear();
     axis.labelled = true;
-    for (const auto& label : *labels) axis.labels.push_back(std::string(*label.value<std::string>()));
+    for (const auto& label : *labels)
+      axis.labels.push_back(std::string(*label.value<std::string>()));
     // Numeric labels are the axis's coordinates (for marks): labels = ["0.5", "1"] over
     // gamma = [0.25, 0.5] puts a mark at 1 on the second value.
     std::vector<double> coordinates;
@@ -192,8 +198,10 @@ void read_axis_values(const fs::path& file, const toml::table& entry, SweepAxis&
                       const toml::node* quick) {
   std::string kind;
   const toml::node* spec = axis_values_node(file, entry, axis, quick, kind);
-  if (kind == "values") read_value_list(file, *spec, quick != nullptr, axis);
-  else read_range(file, *spec, kind, axis);
+  if (kind == "values")
+    read_value_list(file, *spec, quick != nullptr, axis);
+  else
+    read_range(file, *spec, kind, axis);
   if (std::set<std::string>(axis.values.begin(), axis.values.end()).size() != axis.values.size())
     fail_input("{}: axis {} repeats a value", where(file, *spec), axis.key);
   read_axis_labels(file, entry, quick != nullptr, axis);
@@ -231,11 +239,10 @@ std::size_t axis_index(const Sweep& sweep, const std::string& key, const fs::pat
 
 const std::vector<std::string>& run_metrics() {
   static const std::vector<std::string> metrics = {
-      "train_loss", "train_acc", "test_loss", "test_acc", "min_train_loss", "max_train_acc",
-      "min_test_loss", "max_test_acc", "training_seconds", "steps"};
+      "train_loss",    "train_acc",     "test_loss",    "test_acc",         "min_train_loss",
+      "max_train_acc", "min_test_loss", "max_test_acc", "training_seconds", "steps"};
   return metrics;
 }
-
 
 // sweep.quick: the settings --quick applies to every run.
 std::vector<ConfigAssignment> read_quick(const fs::path& file, const toml::table& spec,
@@ -267,8 +274,9 @@ void read_axes(const fs::path& file, const toml::table& spec, const SweepOptions
     for (const auto& item : *axes) {
       const toml::table* entry = item.as_table();
       if (!entry) fail_input("{}: sweep.axes entries must be tables", where(file, item));
-      check_keys(file, *entry, "a [[sweep.axes]] entry",
-                 {"key", "values", "linear", "log", "quick", "zip", "name", "labels", "quick_labels"});
+      check_keys(
+          file, *entry, "a [[sweep.axes]] entry",
+          {"key", "values", "linear", "log", "quick", "zip", "name", "labels", "quick_labels"});
       SweepAxis axis;
       const std::optional<std::string> key = optional_string(file, *entry, "key", "sweep.axes");
       if (!key) fail_input("{}: a [[sweep.axes]] entry needs key, a config key", where(file, item));
@@ -295,8 +303,9 @@ void read_seeds(const fs::path& file, const toml::table& spec, Sweep& sweep,
     axis.key = "seed";
     if (node->is_integer()) {
       const std::int64_t n = *node->value<std::int64_t>();
-      if (n < 1) fail_input("{}: sweep.seeds = {} gives no run; give a count ≥ 1 or a list",
-                            where(file, *node), n);
+      if (n < 1)
+        fail_input("{}: sweep.seeds = {} gives no run; give a count ≥ 1 or a list",
+                   where(file, *node), n);
       for (std::int64_t s = 0; s < n; ++s) axis.values.push_back(std::to_string(s));
     } else if (const toml::array* list = node->as_array()) {
       if (list->empty()) fail_input("{}: sweep.seeds is empty", where(file, *node));
@@ -327,14 +336,16 @@ void link_zips(const fs::path& file, const toml::table& spec, Sweep& sweep,
     const toml::node& entry = *axes->get(a);
     const std::size_t leader = axis_index(sweep, zips[a], file, entry, "zip");
     if (leader == a || !zips[leader].empty())
-      fail_input("{}: axis {} is zipped with {}, which is itself zipped or the same axis; zip "
-                 "every axis of a group with one leader",
-                 where(file, entry), sweep.axes[a].key, zips[a]);
+      fail_input(
+          "{}: axis {} is zipped with {}, which is itself zipped or the same axis; zip "
+          "every axis of a group with one leader",
+          where(file, entry), sweep.axes[a].key, zips[a]);
     if (sweep.axes[leader].values.size() != sweep.axes[a].values.size())
-      fail_input("{}: axis {} ({} values) is zipped with {} ({} values); zipped axes need the same "
-                 "number of values",
-                 where(file, entry), sweep.axes[a].key, sweep.axes[a].values.size(),
-                 sweep.axes[leader].key, sweep.axes[leader].values.size());
+      fail_input(
+          "{}: axis {} ({} values) is zipped with {} ({} values); zipped axes need the same "
+          "number of values",
+          where(file, entry), sweep.axes[a].key, sweep.axes[a].values.size(),
+          sweep.axes[leader].key, sweep.axes[leader].values.size());
     sweep.axes[a].leader = int(leader);
   }
 }
@@ -344,12 +355,12 @@ void name_axes(Sweep& sweep) {
   for (auto& axis : sweep.axes) {
     if (!axis.name.empty()) continue;
     const std::string last = axis.key.substr(axis.key.rfind('.') + 1);
-    const bool shared = std::count_if(sweep.axes.begin(), sweep.axes.end(), [&](const SweepAxis& o) {
-                          return o.key.substr(o.key.rfind('.') + 1) == last;
-                        }) > 1;
+    const bool shared =
+        std::count_if(sweep.axes.begin(), sweep.axes.end(), [&](const SweepAxis& o) {
+          return o.key.substr(o.key.rfind('.') + 1) == last;
+        }) > 1;
     axis.name = shared ? axis.key : last;
   }
-
 }
 
 // Runs: the cross product of the leading axes, the first outermost, each resolved to its config
@@ -399,10 +410,10 @@ void expand_runs(const fs::path& file, const std::string& text,
   }
   sweep.warnings = series_warnings(loaded_runs);
   // An unknown key or bad value in the shared part fails every run: say it once, up front.
-  if (std::none_of(sweep.runs.begin(), sweep.runs.end(), [](const SweepRun& r) { return r.config.has_value(); }))
-    fail_input("no run of the sweep has a valid config; the first ({}): {}", sweep.runs.front().name,
-               sweep.runs.front().error);
-
+  if (std::none_of(sweep.runs.begin(), sweep.runs.end(),
+                   [](const SweepRun& r) { return r.config.has_value(); }))
+    fail_input("no run of the sweep has a valid config; the first ({}): {}",
+               sweep.runs.front().name, sweep.runs.front().error);
 }
 
 // [[sweep.figures]]: the phase diagrams; without any, the first two axes of their own by peak
@@ -410,7 +421,8 @@ void expand_runs(const fs::path& file, const std::string& text,
 void read_figures(const fs::path& file, const toml::table& spec, Sweep& sweep) {
   if (const toml::node* node = spec.get("figures")) {
     const toml::array* array = node->as_array();
-    if (!array) fail_input("{}: sweep.figures must be [[sweep.figures]] tables", where(file, *node));
+    if (!array)
+      fail_input("{}: sweep.figures must be [[sweep.figures]] tables", where(file, *node));
     for (const auto& item : *array) {
       const toml::table* entry = item.as_table();
       if (!entry) fail_input("{}: sweep.figures entries must be tables", where(file, item));
@@ -420,7 +432,8 @@ void read_figures(const fs::path& file, const toml::table& spec, Sweep& sweep) {
       const std::optional<std::string> x = optional_string(file, *entry, "x", "sweep.figures");
       if (!x) fail_input("{}: a [[sweep.figures]] entry needs x, an axis key", where(file, item));
       figure.x = axis_index(sweep, *x, file, item, "sweep.figures.x");
-      if (const std::optional<std::string> y = optional_string(file, *entry, "y", "sweep.figures")) {
+      if (const std::optional<std::string> y =
+              optional_string(file, *entry, "y", "sweep.figures")) {
         figure.y = axis_index(sweep, *y, file, item, "sweep.figures.y");
         if (*figure.y == figure.x)
           fail_input("{}: sweep.figures: x and y are the same axis", where(file, item));
@@ -428,7 +441,8 @@ void read_figures(const fs::path& file, const toml::table& spec, Sweep& sweep) {
       figure.metric = optional_string(file, *entry, "metric", "sweep.figures").value_or("");
       const auto& measures = layer_measure_columns();
       if (std::find(measures.begin(), measures.end(), figure.metric) == measures.end() &&
-          std::find(run_metrics().begin(), run_metrics().end(), figure.metric) == run_metrics().end())
+          std::find(run_metrics().begin(), run_metrics().end(), figure.metric) ==
+              run_metrics().end())
         fail_input("{}: sweep.figures: unknown metric \"{}\"; expected one of {}, {}",
                    where(file, item), figure.metric, fmt::join(measures, ", "),
                    fmt::join(run_metrics(), ", "));
@@ -448,13 +462,14 @@ void read_figures(const fs::path& file, const toml::table& spec, Sweep& sweep) {
           fail_input("{}: sweep.figures.where must be an array of \"key=value\" strings",
                      where(file, *filter));
         for (const auto& condition : *filter->as_array()) {
-          const std::string text_of = condition.is_string() ? std::string(*condition.value<std::string>()) : "";
+          const std::string text_of =
+              condition.is_string() ? std::string(*condition.value<std::string>()) : "";
           const auto eq = text_of.find('=');
           if (eq == std::string::npos)
             fail_input("{}: sweep.figures.where entries are \"key=value\" strings",
                        where(file, condition));
-          const std::size_t a = axis_index(sweep, text_of.substr(0, eq), file, condition,
-                                           "sweep.figures.where");
+          const std::size_t a =
+              axis_index(sweep, text_of.substr(0, eq), file, condition, "sweep.figures.where");
           const std::string value = text_of.substr(eq + 1);
           const auto& labels = sweep.axes[a].labels;
           const auto it = std::find(labels.begin(), labels.end(), value);
@@ -488,7 +503,8 @@ void name_figures(const fs::path& file, Sweep& sweep) {
   for (auto& figure : sweep.figures) {
     if (!figure.name.empty()) {
       if (figure.name != folder_name(figure.name))
-        fail_input("{}: sweep.figures name \"{}\" cannot be a file name", file.string(), figure.name);
+        fail_input("{}: sweep.figures name \"{}\" cannot be a file name", file.string(),
+                   figure.name);
       continue;
     }
     figure.name = figure.metric + (figure.layer.empty() ? "" : "_" + figure.layer) + "_" +
@@ -515,11 +531,12 @@ Sweep load_sweep(const fs::path& file, const SweepOptions& options) {
     fail_input("{}: this is an experiment file; run it with: condense run {}", file.string(),
                file.string());
   if (!spec)
-    fail_input("{}: no [sweep] table; a sweep file is a run config plus [sweep] with its axes "
-               "(docs/sweeps.md)",
-               file.string());
-  check_keys(file, *spec,
-             "[sweep]", {"title", "description", "seeds", "quick", "run_reports", "axes", "figures"});
+    fail_input(
+        "{}: no [sweep] table; a sweep file is a run config plus [sweep] with its axes "
+        "(docs/sweeps.md)",
+        file.string());
+  check_keys(file, *spec, "[sweep]",
+             {"title", "description", "seeds", "quick", "run_reports", "axes", "figures"});
   Sweep sweep;
   sweep.file = file;
   sweep.title = optional_string(file, *spec, "title", "sweep").value_or(file.stem().string());

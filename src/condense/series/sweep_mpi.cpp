@@ -7,6 +7,7 @@
 // When a rank dies, mpirun stops the job with SIGTERM: the ranks that are training save their
 // checkpoints, rank 0 writes sweep.csv as it stands, and rerunning the command resumes the rest.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <mpi.h>
 #include <signal.h>
 #include <unistd.h>
@@ -19,15 +20,13 @@
 #include <string>
 #include <thread>
 
-#include <fmt/format.h>
-
-#include "condense/core/exit_codes.hpp"
-#include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
+#include "condense/core/exit_codes.hpp"
 #include "condense/core/stop_signals.hpp"
 #include "condense/series/local_workers.hpp"
 #include "condense/series/series_run.hpp"
+#include "condense/series/sweep.hpp"
 
 namespace condense {
 
@@ -35,7 +34,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kTagResult = 1;  // worker → rank 0: "index code milliseconds\nerror" (index −1: ready)
+constexpr int kTagResult =
+    1;  // worker → rank 0: "index code milliseconds\nerror" (index −1: ready)
 // rank 0 → worker: "index name\n<the run's resolved config>", or "-1" to stop. The worker trains
 // the config it receives, so editing the sweep file while the job runs changes nothing of it.
 constexpr int kTagWork = 2;
@@ -95,11 +95,12 @@ SweepOutcome coordinate(const Sweep& sweep, const fs::path& out, const SweepSche
       for (const auto& [worker, index] : training) {
         const std::string& name = sweep.runs[index].name;
         make_directories(out / "errors");
-        write_file_atomic(sweep_error_file(out, name),
-                          fmt::format("stopped while training on rank {} (signal {}: a rank died or "
-                                      "the job was cancelled); rerunning the sweep resumes it from "
-                                      "its last checkpoint\n",
-                                      worker, signal));
+        write_file_atomic(
+            sweep_error_file(out, name),
+            fmt::format("stopped while training on rank {} (signal {}: a rank died or "
+                        "the job was cancelled); rerunning the sweep resumes it from "
+                        "its last checkpoint\n",
+                        worker, signal));
         table.refresh(index);
       }
       table.write();
@@ -197,9 +198,9 @@ void work(const fs::path& out, const SweepSchedule& schedule, bool report) {
       close(file);
     }
     close(saved);
-    result.milliseconds = long(std::chrono::duration<double, std::milli>(
-                                   std::chrono::steady_clock::now() - started)
-                                   .count());
+    result.milliseconds =
+        long(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                 .count());
     if (result.code == kExitInterrupted) {
       // Stopped by mpirun (another rank died) or the user: the checkpoint is saved; rank 0 is
       // going away too, so no goodbye.

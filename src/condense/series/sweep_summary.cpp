@@ -1,15 +1,15 @@
 // The summary of a sweep: sweep.csv, the phase diagrams and report.html (series/sweep.hpp).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 
-#include <fmt/format.h>
-
-#include "condense/series/series_page.hpp"
-#include "condense/series/sweep.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/report/gnuplot.hpp"
 #include "condense/report/phase_diagram.hpp"
+#include "condense/series/series_page.hpp"
+#include "condense/series/sweep.hpp"
 
 namespace condense {
 
@@ -79,8 +79,9 @@ Cells gather_cells(const Sweep& sweep, const SweepFigure& figure, const std::vec
   const std::size_t nx = cells.nx;
   for (std::size_t i = 0; i < sweep.runs.size(); ++i) {
     const SweepRun& run = sweep.runs[i];
-    if (std::any_of(figure.where.begin(), figure.where.end(),
-                    [&](const auto& condition) { return run.value[condition.first] != condition.second; }))
+    if (std::any_of(figure.where.begin(), figure.where.end(), [&](const auto& condition) {
+          return run.value[condition.first] != condition.second;
+        }))
       continue;
     const std::size_t cell = (figure.y ? run.value[*figure.y] : 0) * nx + run.value[figure.x];
     if (cell == 0) ++cells.per_cell;
@@ -121,7 +122,8 @@ std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
   PhaseDiagram d;
   d.name = "phase_" + figure.name;
   const auto axis_label = [](const SweepAxis& axis) {
-    const bool named = axis.name != axis.key && axis.name != axis.key.substr(axis.key.rfind('.') + 1);
+    const bool named =
+        axis.name != axis.key && axis.name != axis.key.substr(axis.key.rfind('.') + 1);
     return named ? fmt::format("{} ({})", axis.name, axis.key) : axis.key;
   };
   d.x_label = axis_label(x);
@@ -140,16 +142,22 @@ std::optional<Drawn> draw_figure(const Sweep& sweep, const SweepFigure& figure,
     if (!count[c]) d.marks[c] = diverged[c] ? "×" : failed[c] ? "!" : "";
   }
   if (with_values == 0) {
-    notes.push_back(fmt::format("figure {}: no finished run has a value of {} yet", figure.name,
-                                column));
+    notes.push_back(
+        fmt::format("figure {}: no finished run has a value of {} yet", figure.name, column));
     return std::nullopt;
   }
   const bool logarithmic = figure.metric == "rd" || figure.metric == "max_rd" ||
                            figure.metric.find("loss") != std::string::npos;
   d.log_color = figure.log_color.value_or(logarithmic && positive);
   if (d.log_color && !positive)
-    notes.push_back(fmt::format("figure {}: a log colour scale leaves out values ≤ 0", figure.name));
-  d.title = fmt::format("{} over {}{}", column == figure.metric ? column : column.substr(0, column.size() - figure.metric.size() - 1) + ": " + figure.metric, x.name, y ? " and " + y->name : "");
+    notes.push_back(
+        fmt::format("figure {}: a log colour scale leaves out values ≤ 0", figure.name));
+  d.title = fmt::format(
+      "{} over {}{}",
+      column == figure.metric
+          ? column
+          : column.substr(0, column.size() - figure.metric.size() - 1) + ": " + figure.metric,
+      x.name, y ? " and " + y->name : "");
   for (const auto& [a, v] : figure.where)
     d.title += fmt::format(", {} = {}", sweep.axes[a].name, sweep.axes[a].labels[v]);
   d.caption = per_cell > 1 ? fmt::format("Cell: mean of its {} runs", per_cell) : "Cell: its run";

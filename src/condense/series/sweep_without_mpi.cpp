@@ -22,13 +22,16 @@ int env_int(const char* name) {
 
 }  // namespace
 
-bool launched_by_mpi() { return env_int("OMPI_COMM_WORLD_SIZE") > 1 || env_int("PMI_SIZE") > 1; }
+bool launched_by_mpi() {
+  return env_int("OMPI_COMM_WORLD_SIZE") > 1 || env_int("PMI_SIZE") > 1;
+}
 
 SweepOutcome run_sweep_mpi(const Sweep&, const std::filesystem::path&, const SweepSchedule&) {
-  fail_input("this condense was built without MPI, so it cannot share a sweep between the ranks "
-             "of mpirun: install the Debian packages libopenmpi-dev and openmpi-bin (scripts/setup.sh "
-             "does) and build again; or run the sweep without mpirun, on this machine's cores, or "
-             "in shards (--shard I/N, docs/sweeps.md)");
+  fail_input(
+      "this condense was built without MPI, so it cannot share a sweep between the ranks "
+      "of mpirun: install the Debian packages libopenmpi-dev and openmpi-bin (scripts/setup.sh "
+      "does) and build again; or run the sweep without mpirun, on this machine's cores, or "
+      "in shards (--shard I/N, docs/sweeps.md)");
 }
 
 }  // namespace condense

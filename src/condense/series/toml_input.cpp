@@ -1,9 +1,9 @@
 #include "condense/series/toml_input.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"

@@ -1,11 +1,11 @@
 #include "condense/theory/prediction.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
@@ -29,9 +29,10 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
   if (act.slope_at_zero && *act.slope_at_zero == 0.0) {
     std::string p_text = multiplicity_text(act);
     if (act.multiplicity)
-      p_text = fmt::format("multiplicity p = {}, so at most 2p = {} orientations ({} lines) are "
-                           "expected in the initial stage",
-                           *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
+      p_text = fmt::format(
+          "multiplicity p = {}, so at most 2p = {} orientations ({} lines) are "
+          "expected in the initial stage",
+          *act.multiplicity, 2 * *act.multiplicity, *act.multiplicity);
     fail_input(
         "activation {} has σ'(0) = 0: the leading term σ'(0)·Z of docs/science.md §2.5 vanishes, "
         "so no direction v₁ is predicted for it ({})",

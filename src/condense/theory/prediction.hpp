@@ -8,11 +8,10 @@
 // RunConfig into a TheoryProblem is pipeline/run_prediction.cpp's job.
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "condense/core/types.hpp"
 #include "condense/nn/activation.hpp"

@@ -48,5 +48,4 @@ StepTime step_time(const TrainConfig& train) {
   return result;
 }
 
-
 }  // namespace condense

@@ -1,11 +1,11 @@
 #include "condense/train/benchmark.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "condense/core/machine.hpp"
 #include "condense/nn/init.hpp"
@@ -90,8 +90,9 @@ nlohmann::json run_typed(const Workload& workload, const BenchSettings& options)
   const double measured = measured_peak_gflops<T>(options.threads);
   out["measured_peak_gflops"] = measured;
   out["percent_of_measured_peak"] = 100.0 * gflops / measured;
-  out["flop_count"] = "forward + weight-gradient + input-gradient (not first layer) GEMMs of "
-                      "conv/linear layers, 2 FLOP per multiply-add";
+  out["flop_count"] =
+      "forward + weight-gradient + input-gradient (not first layer) GEMMs of "
+      "conv/linear layers, 2 FLOP per multiply-add";
   out["peak_rss_mib"] = peak_rss_mib();
   out["final_loss"] = result.loss;
   out["parameter_hash"] = fmt::format("{:016x}", parameter_hash(model.parameters().values()));

@@ -21,7 +21,7 @@ struct TrainConfig {
   OptimizerSpec optimizer;
   int batch_size = 0;  // 0 = full batch
   long steps = 1000;
-  long epochs = 0;     // > 0: steps = epochs × batches per epoch
+  long epochs = 0;  // > 0: steps = epochs × batches per epoch
   long eval_every = 10;
 };
 
@@ -29,9 +29,9 @@ struct TrackConfig {
   std::string snapshots = "log";  // "log" | "every:K" | "none"
   int per_decade = 20;            // density of the "log" schedule
   std::vector<long> extra_steps;
-  double threshold = 0.95;        // cosine threshold of the orientation and line clusters
-  double negligible = 0.01;       // kernels below this fraction of the layer's largest norm
-  bool with_bias = false;         // append the bias to each kernel/neuron vector in the analysis
+  double threshold = 0.95;   // cosine threshold of the orientation and line clusters
+  double negligible = 0.01;  // kernels below this fraction of the layer's largest norm
+  bool with_bias = false;    // append the bias to each kernel/neuron vector in the analysis
   // Evaluate at every snapshot step (the test split, and in mini-batch training the whole
   // training split) rather than only every eval_every steps.
   bool evaluate_at_snapshots = false;

@@ -30,7 +30,9 @@ InitConfig standard_init() {
 
 }  // namespace
 
-std::vector<std::string> workload_names() { return {"W1", "W2", "W3", "W4"}; }
+std::vector<std::string> workload_names() {
+  return {"W1", "W2", "W3", "W4"};
+}
 
 Workload workload_by_name(const std::string& name) {
   Workload w;
@@ -116,8 +118,8 @@ double training_step_flops(const ModelSpec& model, int samples) {
   };
   FeatureShape shape = model.input;
   for (const ConvSpec& c : model.conv) {
-    const ConvGeometry g{shape.channels, c.channels, c.kernel, c.stride, c.padding, shape.height,
-                         shape.width};
+    const ConvGeometry g{shape.channels, c.channels,   c.kernel,   c.stride,
+                         c.padding,      shape.height, shape.width};
     add_layer(double(g.out_channels) * g.patch_size() * g.positions());
     shape = {g.out_channels, g.out_height(), g.out_width()};
     if (c.pool != Pooling::none) shape = {shape.channels, shape.height / 2, shape.width / 2};

@@ -27,7 +27,7 @@ struct Workload {
   LossKind loss = LossKind::mse;
   OptimizerSpec optimizer;
   InitConfig init;
-  int samples = 0;          // N, the whole batch
+  int samples = 0;  // N, the whole batch
   Dtype dtype = Dtype::float32;
   std::uint64_t seed = 1;
 };
