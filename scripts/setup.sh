@@ -19,6 +19,10 @@ packages=(
   dataset-fashion-mnist
   # PyTorch parity fixtures and side-by-side benchmarks (PyTorch on OpenBLAS, not the reference BLAS)
   python3 python3-numpy python3-torch libopenblas0-pthread
+  # the Python package (docs/python.md): bindings, its tests, DataFrames, and a pip install into a
+  # virtual environment
+  pybind11-dev python3-pybind11 python3-dev python3-pytest python3-pandas python3-venv python3-pip
+  python3-setuptools python3-wheel
 )
 
 sudo_cmd=()

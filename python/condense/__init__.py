@@ -1,0 +1,9 @@
+"""condense in Python: the condensation measures, the theory's prediction, run directories and
+reports of condense for any PyTorch training (docs/python.md)."""
+
+from . import _core
+from .measures import LayerMeasures, StateDictMeasures, measure, measure_state_dict
+
+__version__ = _core.__version__
+
+__all__ = ["LayerMeasures", "StateDictMeasures", "measure", "measure_state_dict"]
