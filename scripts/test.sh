@@ -11,10 +11,25 @@ ctest --test-dir build --output-on-failure -j 2 --timeout 900
 mkdir -p build-portable
 cmake -S . -B build-portable -DCMAKE_BUILD_TYPE=Release -DCONDENSE_NATIVE=OFF \
   -DCMAKE_DISABLE_FIND_PACKAGE_MPI=ON -DCONDENSE_TESTS=OFF -DCONDENSE_BENCH=OFF \
-  -DCONDENSE_WERROR=ON > build-portable/build.log 2>&1 || { cat build-portable/build.log; exit 1; }
-cmake --build build-portable -j "$(nproc)" --target condense >> build-portable/build.log 2>&1 ||
+  -DCONDENSE_WERROR=ON -DCONDENSE_PYTHON=ON > build-portable/build.log 2>&1 || { cat build-portable/build.log; exit 1; }
+cmake --build build-portable -j "$(nproc)" --target condense condense_python >> build-portable/build.log 2>&1 ||
   { tail -n 60 build-portable/build.log; exit 1; }
 ./build-portable/condense train configs/quickstart.toml --quiet --no-report --overwrite \
   --out build-portable/smoke --set train.steps=20 --set data.train_size=100
 grep -q '"status": "completed"' build-portable/smoke/summary.json
 echo "condense: the portable build (CONDENSE_NATIVE=OFF, no MPI) builds and trains"
+
+# The Python package: the system Python imports the build's (scripts/build.sh), and pip installs
+# it into a virtual environment offline, where its tests pass (docs/python.md). pip builds in the
+# portable build's folder, which already holds the libraries.
+(cd /tmp && /usr/bin/python3 -c "import condense, sys; print('condense: the system Python imports', condense.__file__)")
+rm -rf build-venv && mkdir -p build-venv
+/usr/bin/python3 -m venv --system-site-packages build-venv/env
+CONDENSE_BUILD_DIR=build-portable CONDENSE_NATIVE=OFF \
+  build-venv/env/bin/pip install --no-build-isolation --no-index . > build-venv/pip.log 2>&1 ||
+  { tail -n 60 build-venv/pip.log; exit 1; }
+(cd /tmp && "$OLDPWD/build-venv/env/bin/python" -c \
+  "import condense; assert '/build-venv/env/' in condense.__file__, condense.__file__")
+(cd /tmp && CONDENSE_BINARY="$OLDPWD/build/condense" "$OLDPWD/build-venv/env/bin/python" -m pytest -q \
+  -p no:cacheprovider "$OLDPWD/python/tests/test_measures.py")
+echo "condense: pip installs the Python package into a virtual environment, and its tests pass there"
