@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 import signal
+import threading
 import tomllib
 from collections.abc import Mapping
 
@@ -17,6 +18,9 @@ import numpy as np
 
 from . import _core
 from ._toml import toml_text, value_text
+
+# One training at a time in a process: the library's signal handlers are the process's.
+_TRAINING = threading.Lock()
 
 # The name of a config dict in the library's messages, with the line of its TOML text
 # (condense.config_toml shows that text): "<config dict>:5: train.lr must be a number, got ...".
@@ -65,6 +69,7 @@ def train(config, *, out, overrides=None, overwrite=False, resume=False, quiet=F
     OSError. A run that diverges returns its Run, status "diverged". Ctrl-C (SIGINT) stops the
     run at its next step with the checkpoint saved (status "interrupted"), then raises
     KeyboardInterrupt; SIGTERM is passed on to this process's own handler after the save.
+    The training releases the GIL; a second call from another thread waits for the first.
     """
     out = os.fspath(out)
     assignments = _assignments(overrides, threads)
@@ -78,8 +83,9 @@ def train(config, *, out, overrides=None, overwrite=False, resume=False, quiet=F
     elif config is not None:
         raise TypeError(f"config is a dict or the path of a TOML file, not a "
                         f"{type(config).__name__}")
-    status, stop = _core.train(config_path, config_text, CONFIG_DICT_ORIGIN, assignments, out,
-                               bool(overwrite), bool(resume), bool(quiet), bool(report))
+    with _TRAINING:
+        status, stop = _core.train(config_path, config_text, CONFIG_DICT_ORIGIN, assignments,
+                                   out, bool(overwrite), bool(resume), bool(quiet), bool(report))
     run = Run(out)
     if stop:
         _pass_on_stop(stop, run, status)

@@ -221,6 +221,18 @@ def cli_error(run_condense, *arguments):
     return result.stderr[len("condense: error: "):].rstrip("\n")
 
 
+def test_a_run_gets_the_thread_count_of_its_own_config(run_condense, tmp_path):
+    """threads = 0 is every core, also after a run with threads = 1 in the same process."""
+    config = dict(config_with(train={"steps": 5}), threads=0)
+    one = condense.train(config, out=tmp_path / "one", threads=1, quiet=True, report=False)
+    every = condense.train(config, out=tmp_path / "every", quiet=True, report=False)
+    run_condense("train", write_toml(tmp_path / "c.toml", config), "--quiet", "--no-report",
+                 "--out", tmp_path / "cli")
+    assert one.summary["machine"]["threads"] == 1
+    assert every.summary["machine"]["threads"] == \
+        condense.Run(tmp_path / "cli").summary["machine"]["threads"]
+
+
 def test_a_bad_config_raises_value_error_with_the_command_lines_message(run_condense, tmp_path):
     bad = write_toml(tmp_path / "bad.toml", config_with(train={"lr": "fast", "lrate": 0.1}))
     expected = cli_error(run_condense, bad, "--out", tmp_path / "cli")
