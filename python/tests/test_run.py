@@ -309,17 +309,30 @@ def test_a_diverging_run_returns_its_run_with_status_diverged(run_condense, tmp_
 
 # A Python program as run from a terminal: Ctrl-C raises KeyboardInterrupt, SIGTERM ends it
 # (whatever dispositions the test runner was started with).
-CHILD = """
-import signal, sys, condense
+PROGRAM_START = """
+import signal, sys, time, condense
 signal.signal(signal.SIGINT, signal.default_int_handler)
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 config = {config!r}
+"""
+
+CHILD = PROGRAM_START + """
 try:
     condense.train(config, out={out!r}, quiet=True, report=False)
 except KeyboardInterrupt as stop:
     print("KeyboardInterrupt:", stop, flush=True)
     sys.exit(130)
 print("returned", flush=True)
+"""
+
+# Trains a run, then waits in Python for Ctrl-C.
+TRAIN_THEN_WAIT = PROGRAM_START + """
+condense.train(config, out={out!r}, quiet=True, report=False)
+print("trained", flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt in Python", flush=True)
 """
 
 
@@ -368,6 +381,17 @@ def test_sigterm_saves_the_checkpoint_then_ends_the_process_as_sigterm_does(tmp_
     assert condense.Run(out).status == "interrupted"
     assert "stopped by SIGTERM" in condense.Run(out).summary["message"]
     assert (out / "checkpoint" / "state.bin").is_file()
+
+
+def test_pythons_own_sigint_handling_comes_back_after_training(tmp_path):
+    program = TRAIN_THEN_WAIT.format(config=SMALL_CONFIG, out=str(tmp_path / "run"))
+    child = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "trained\n"
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert stdout == "KeyboardInterrupt in Python\n", stderr
+    assert condense.Run(tmp_path / "run").status == "completed"
 
 
 @pytest.fixture
