@@ -328,8 +328,8 @@ print("returned", flush=True)
 # Trains a run, then waits in Python for Ctrl-C.
 TRAIN_THEN_WAIT = PROGRAM_START + """
 condense.train(config, out={out!r}, quiet=True, report=False)
-print("trained", flush=True)
 try:
+    print("trained", flush=True)
     time.sleep(60)
 except KeyboardInterrupt:
     print("KeyboardInterrupt in Python", flush=True)
