@@ -154,20 +154,6 @@ py::tuple read_cosines(const std::string& root, long step, const std::string& la
   return py::make_tuple(values, order);
 }
 
-// The calling thread's OpenMP thread count, given back when a training ends: train_run sets the
-// config's (threads = 0 leaves it as it is), and a later run in the same process with threads = 0
-// must get every core again, as a new `condense train` process would.
-class ThreadCountScope {
- public:
-  ThreadCountScope() : threads_(thread_count()) {}
-  ~ThreadCountScope() { set_thread_count(threads_); }
-  ThreadCountScope(const ThreadCountScope&) = delete;
-  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
-
- private:
-  int threads_;
-};
-
 // train(config_path, config_text, origin, overrides, out, overwrite, resume, quiet, report):
 // `condense train` in process. The config is a file (config_path), TOML text named `origin`, or,
 // resuming with neither, the run's own config.toml; `overrides` are "key=value" as --set gives
@@ -179,7 +165,6 @@ py::tuple train(const std::string& config_path, const std::optional<std::string>
   // trainer's loop runs: a Ctrl-C while the data loads still stops at the first step with the
   // checkpoint saved. Python's own handlers come back when the call ends.
   StopSignals signals;
-  const ThreadCountScope thread_count_scope;
   RunStatus status = RunStatus::completed;
   {
     py::gil_scoped_release release;

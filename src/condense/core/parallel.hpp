@@ -23,6 +23,20 @@ inline int thread_count() { return omp_get_max_threads(); }
 inline int thread_index() { return omp_get_thread_num(); }
 void set_thread_count(int threads);  // 0 = OpenMP's default
 
+// The calling thread's OpenMP thread count for a scope (a training run): `threads`, or with 0 the
+// count the scope began with; given back when it ends, so that a later run in the same process
+// (the runs of an experiment, a Python session) starts from the same count as a new process.
+class ThreadCountScope {
+ public:
+  explicit ThreadCountScope(int threads) : previous_(thread_count()) { set_thread_count(threads); }
+  ~ThreadCountScope() { set_thread_count(previous_); }
+  ThreadCountScope(const ThreadCountScope&) = delete;
+  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Calls body(begin, end) for consecutive blocks [begin, end) of `block` items covering [0, n).
 // `work` estimates the whole loop's cost; the blocks are the same whether or not it runs in
 // parallel, so the result is too.

@@ -275,7 +275,7 @@ RunStatus train_typed(const RunConfig& config, const std::string& resolved, cons
 RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
   const auto wall_start = std::chrono::steady_clock::now();
   check_loss_and_targets(config);
-  set_thread_count(config.threads);
+  const ThreadCountScope thread_scope(config.threads);
   const std::string resolved = to_toml(config);
   check_directory(request);
   RunConfig saved;
