@@ -3,7 +3,9 @@ reports of condense for any PyTorch training (docs/python.md)."""
 
 from . import _core
 from .measures import LayerMeasures, StateDictMeasures, measure, measure_state_dict
+from .theory import Prediction, TimeScale, predict, predict_fc, write_prediction
 
 __version__ = _core.__version__
 
-__all__ = ["LayerMeasures", "StateDictMeasures", "measure", "measure_state_dict"]
+__all__ = ["LayerMeasures", "StateDictMeasures", "measure", "measure_state_dict", "Prediction",
+           "TimeScale", "predict", "predict_fc", "write_prediction"]
