@@ -23,6 +23,11 @@ namespace {
 
 using LabelArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
+// The most outputs a model may have (as model.outputs), and the most (N, K) target values made
+// from class labels (2 GiB of doubles).
+constexpr std::int64_t kMaxOutputs = std::int64_t(1) << 20;
+constexpr std::int64_t kMaxTargetValues = std::int64_t(1) << 28;
+
 std::string shape_text(const py::array& array) {
   return shape_string(shape_of(array));
 }
@@ -53,14 +58,14 @@ InitSpec init_spec(const py::tuple& description) {
 // net.
 FeatureShape sample_shape(const DoubleArray& inputs, bool fc) {
   const auto dims = shape_of(inputs);
-  if (fc && dims.size() == 2) return {int(dims[1]), 1, 1};
-  if (dims.size() != 4)
+  if (dims.size() != 4 && !(fc && dims.size() == 2))
     fail_input("the inputs have shape {}; expected {}", shape_text(inputs),
                fc ? "(N, F) or images (N, C, H, W)" : "(N, C, H, W)");
-  for (std::int64_t size : dims)
-    if (size > std::numeric_limits<int>::max())
-      fail_input("the inputs have shape {}: too large", shape_text(inputs));
-  if (fc) return {int(dims[1] * dims[2] * dims[3]), 1, 1};
+  std::int64_t sample_size = 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) sample_size *= dims[i];
+  if (dims[0] > std::numeric_limits<int>::max() || sample_size > std::numeric_limits<int>::max())
+    fail_input("the inputs have shape {}: too large", shape_text(inputs));
+  if (fc) return {int(sample_size), 1, 1};
   return {int(dims[1]), int(dims[2]), int(dims[3])};
 }
 
@@ -99,13 +104,19 @@ PythonTargets label_targets(const LabelArray& labels, const std::string& target,
     // Classes 0..K−1, K = outputs or the largest label + 1, as data.classes re-indexes them.
     const auto largest =
         std::max_element(split.original_labels.begin(), split.original_labels.end());
-    const int classes = outputs > 0 ? outputs : *largest + 1;
+    const std::int64_t classes = outputs > 0 ? outputs : std::int64_t(*largest) + 1;
     for (std::size_t i = 0; i < split.original_labels.size(); ++i)
       if (split.original_labels[i] < 0 || split.original_labels[i] >= classes)
         fail_input("sample {} has class {}, outside 0..{}", i, split.original_labels[i],
                    classes - 1);
-    std::vector<int> class_ids(std::size_t(std::max(classes, 0)));
-    for (int k = 0; k < classes; ++k) class_ids[std::size_t(k)] = k;
+    // Checked before the one-hot rows (and later the (N, K) effective targets) are allocated.
+    if (classes > kMaxOutputs || classes * samples > kMaxTargetValues)
+      fail_input(
+          "the class labels go up to {}: {} outputs for {} samples are too many (at most {} "
+          "outputs and {} target values); re-index the labels 0..K-1",
+          classes - 1, classes, samples, kMaxOutputs, kMaxTargetValues);
+    std::vector<int> class_ids(std::size_t(classes), 0);
+    for (int k = 0; k < int(classes); ++k) class_ids[std::size_t(k)] = k;
     encode_targets(spec, class_ids, split);
   }
   return {split.labels, split.targets, split.target_width};

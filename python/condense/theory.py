@@ -144,11 +144,14 @@ def _check_number(value, name, *, positive=False):
     return value
 
 
-def _check_integer(value, name, minimum):
+def _check_integer(value, name, minimum=-2**31, maximum=2**31 - 1):
+    """`value` as an int in [minimum, maximum] (by default the range the library's ints hold)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return int(value)
 
 
@@ -215,7 +218,9 @@ def _predict(family, x, y, *, width, kernel, stride, padding, bias, activation, 
     inputs = float_array(x, "x")
     labels, values, target = _target_arrays(y, target, loss)
     width = _check_integer(width, "width" if family == "fc" else "kernels", 1)
-    outputs = 0 if outputs is None else _check_integer(outputs, "outputs", 1)
+    outputs = 0 if outputs is None else _check_integer(outputs, "outputs", 1, 2**20)
+    kernel, stride, padding = (_check_integer(kernel, "kernel"), _check_integer(stride, "stride"),
+                               _check_integer(padding, "padding"))
     first_init, readout_init = _inits(init_scheme, init_std, init_gamma, init_fan, readout_std)
     if lr is not None:
         lr = _check_number(lr, "lr", positive=True)
@@ -226,12 +231,13 @@ def _predict(family, x, y, *, width, kernel, stride, padding, bias, activation, 
         raise ValueError(f"momentum applies to optimizer \"sgd\", not \"{optimizer}\"")
     batch_size = 0 if batch_size is None else _check_integer(batch_size, "batch_size", 1)
     weight_decay = _check_number(weight_decay, "weight_decay")
-    positive = [] if positive_classes is None else [int(c) for c in positive_classes]
+    positive = [] if positive_classes is None else [
+        _check_integer(c, "positive_classes") for c in np.asarray(positive_classes).reshape(-1)]
     if description is None:
         sample = "x".join(str(n) for n in inputs.shape[1:])
         description = f"arrays from Python: {inputs.shape[0]} samples of {sample}"
     core = _core.predict(inputs, family, labels, values, target, positive, outputs, width,
-                         int(kernel), int(stride), int(padding), bool(bias), str(activation),
+                         kernel, stride, padding, bool(bias), str(activation),
                          str(loss), first_init, readout_init, str(optimizer), lr, momentum,
                          batch_size, weight_decay, str(description))
     return Prediction(core)
@@ -308,7 +314,7 @@ def write_prediction(run_dir, prediction, *, initial=None, total_steps=None, fir
         if total_steps is None:
             raise ValueError("predicted_alignment.csv needs total_steps, the run's number of "
                              "optimizer steps")
-        total_steps = _check_integer(total_steps, "total_steps", 0)
+        total_steps = _check_integer(total_steps, "total_steps", 0, 2**62)
     elif total_steps is not None:
         raise ValueError("total_steps is used with the initial weights (initial=...)")
     prediction._core.write(str(run_dir), first, bias, readout, total_steps)
