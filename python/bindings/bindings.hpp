@@ -33,5 +33,6 @@ py::object to_python(const nlohmann::json& value);
 // Each area's bindings (one file each).
 void bind_measures(py::module_& m);
 void bind_runs(py::module_& m);
+void bind_theory(py::module_& m);
 
 }  // namespace condense::python

@@ -2,90 +2,40 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cmath>
-
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
-#include "condense/theory/correlation.hpp"
-#include "condense/theory/step_time.hpp"
 
 namespace condense {
 
-namespace {
-
-const InitSpec& init_of(const InitConfig& init, const std::string& layer) {
-  const auto it = init.layers.find(layer);
-  return it != init.layers.end() ? it->second : init.all;
-}
-
-}  // namespace
-
 TheoryProblem theory_problem(const RunConfig& config, const Data& data) {
-  ModelSpec spec = config.model;
-  spec.input = data.train.shape;
-  if (spec.outputs == 0)
-    spec.outputs = data.train.target_width;
-  else if (spec.outputs != data.train.target_width)
-    fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs", spec.outputs,
-               target_name(config.data.target), data.train.target_width);
+  // The config's own words for the mismatches a config can make; theory_problem checks the same
+  // for every caller.
+  if (config.model.outputs != 0 && config.model.outputs != data.train.target_width)
+    fail_input("model.outputs = {}, but data.target = \"{}\" needs {} outputs",
+               config.model.outputs, target_name(config.data.target), data.train.target_width);
+  if (config.train.loss == LossKind::cross_entropy && data.train.labels.empty())
+    fail_input("train.loss = \"cross-entropy\" needs data.target = \"class\", not \"{}\"",
+               target_name(config.data.target));
+  if (config.train.loss != LossKind::cross_entropy && data.train.targets.empty())
+    fail_input(
+        "train.loss = \"mse\" needs data.target = \"onehot\", \"binary\" or "
+        "\"regression\", not \"class\"");
 
-  TheoryProblem problem;
-  problem.model = theory_model(spec);
-  const TheoryModel& model = problem.model;
-  problem.inputs = data.train.inputs.data();
-  problem.data_description = data.description;
-
-  // Effective targets (docs/science.md §2.6–§2.7; docs/theory.md §1 derives the centering).
-  const int N = data.train.size;
-  const bool center = spec.bias;
-  if (config.train.loss == LossKind::cross_entropy) {
-    if (data.train.labels.empty())
-      fail_input("train.loss = \"cross-entropy\" needs data.target = \"class\", not \"{}\"",
-                 target_name(config.data.target));
-    problem.targets =
-        effective_targets_cross_entropy(data.train.labels.data(), N, spec.outputs, center);
-    problem.targets_rule = center ? "cross-entropy: one-hot − class frequency (one-hot − 1/K, "
-                                    "then centered: the readout bias absorbs the mean)"
-                                  : "cross-entropy: one-hot − 1/K";
-  } else {
-    if (data.train.targets.empty())
-      fail_input(
-          "train.loss = \"mse\" needs data.target = \"onehot\", \"binary\" or "
-          "\"regression\", not \"class\"");
-    problem.targets = effective_targets_mse(data.train.targets.data(), N, spec.outputs, center);
-    problem.targets_rule =
-        fmt::format("mse: {} targets{}", target_name(config.data.target),
-                    center ? " minus their mean (the readout bias absorbs it)" : "");
-  }
-
-  // ε: the growing mode starts from (v₁ᵀW_β + u₁ᵀa_β)/2, whose size is that of the larger of the
-  // two layers' init (docs/theory.md), so the larger std sets when the linear stage ends.
-  const int M = model.kernels();
-  const int first_fan_in = model.weight_size();
-  const int first_fan_out =
-      model.family == TheoryFamily::cnn ? M * model.conv.kernel * model.conv.kernel : M;
-  const int readout_fan_in = M * model.positions();
-  problem.first_layer_std =
-      init_of(config.init, model.first_layer()).standard_deviation(first_fan_in, first_fan_out);
-  problem.readout_std =
-      init_of(config.init, model.readout_layer()).standard_deviation(readout_fan_in, model.outputs);
-  problem.epsilon = std::max(problem.first_layer_std, problem.readout_std);
-  problem.epsilon_rule =
-      problem.first_layer_std == problem.readout_std
-          ? fmt::format("the init std of both layers ({}: {})", model.first_layer(),
-                        init_of(config.init, model.first_layer()).describe())
-          : fmt::format(
-                "the larger of the two layers' init std ({} {:.3g}, {} {:.3g}): the "
-                "growing mode starts at the size of the larger one",
-                model.first_layer(), problem.first_layer_std, model.readout_layer(),
-                problem.readout_std);
-  const StepTime time = step_time(config.train);
-  problem.step_lr = time.step_lr;
-  problem.plain_steps = time.plain_steps;
-  problem.step_rule = time.rule;
-  problem.weight_decay = config.train.optimizer.weight_decay;
-  return problem;
+  TheorySetup setup;
+  setup.model = config.model;
+  setup.loss = config.train.loss;
+  setup.init = config.init;
+  setup.train = config.train;
+  TheoryData theory_data;
+  theory_data.shape = data.train.shape;
+  theory_data.samples = data.train.size;
+  theory_data.inputs = data.train.inputs.data();
+  theory_data.labels = data.train.labels.empty() ? nullptr : data.train.labels.data();
+  theory_data.targets = data.train.targets.empty() ? nullptr : data.train.targets.data();
+  theory_data.target_width = data.train.target_width;
+  theory_data.target_encoding = target_name(config.data.target);
+  theory_data.description = data.description;
+  return theory_problem(setup, theory_data);
 }
 
 RunPrediction predict_run(const RunConfig& config, const Data& data) {
@@ -118,6 +68,32 @@ template std::string predicted_alignment_csv<double>(const Prediction&,
                                                      const ParameterStore<double>&,
                                                      const std::vector<long>&);
 
+std::vector<long> predicted_alignment_steps(long total_steps) {
+  // Every step while the run is short, else the log schedule at 100 points per decade.
+  TrackConfig dense;
+  dense.per_decade = 100;
+  std::vector<long> steps = snapshot_steps(dense, total_steps);
+  if (total_steps <= 2000) {
+    steps.resize(std::size_t(total_steps) + 1);
+    for (long s = 0; s <= total_steps; ++s) steps[std::size_t(s)] = s;
+  }
+  return steps;
+}
+
+template <class T>
+void write_predicted_alignment(const Prediction& prediction,
+                               const ParameterStore<T>& initial_parameters, long total_steps,
+                               const RunDirectory& run) {
+  write_file_atomic(run.predicted_alignment(),
+                    predicted_alignment_csv(prediction, initial_parameters,
+                                            predicted_alignment_steps(total_steps)));
+}
+
+template void write_predicted_alignment<float>(const Prediction&, const ParameterStore<float>&,
+                                               long, const RunDirectory&);
+template void write_predicted_alignment<double>(const Prediction&, const ParameterStore<double>&,
+                                                long, const RunDirectory&);
+
 template <class T>
 void write_run_prediction(const RunConfig& config, const Data& data, const Model<T>& model,
                           const RunDirectory& run, bool quiet) {
@@ -127,17 +103,8 @@ void write_run_prediction(const RunConfig& config, const Data& data, const Model
     return;
   }
   write_prediction_files(*outcome.prediction, run.root);
-  // Every step while the run is short, else the log schedule at 100 points per decade.
-  const long total = total_steps(config.train, data.train.size);
-  TrackConfig dense;
-  dense.per_decade = 100;
-  std::vector<long> steps = snapshot_steps(dense, total);
-  if (total <= 2000) {
-    steps.resize(std::size_t(total) + 1);
-    for (long s = 0; s <= total; ++s) steps[std::size_t(s)] = s;
-  }
-  write_file_atomic(run.predicted_alignment(),
-                    predicted_alignment_csv(*outcome.prediction, model.parameters(), steps));
+  write_predicted_alignment(*outcome.prediction, model.parameters(),
+                            total_steps(config.train, data.train.size), run);
 }
 
 template void write_run_prediction<float>(const RunConfig&, const Data&, const Model<float>&,

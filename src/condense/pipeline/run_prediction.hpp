@@ -1,8 +1,8 @@
 #pragma once
 // The theory's prediction for a run: turns a RunConfig and its data into the plain TheoryProblem of
-// theory/prediction.hpp (effective targets, init sizes, the step→time rule of theory/step_time.hpp)
-// and writes the result into a run directory. `condense predict` and `condense train` both go
-// through here, so both write the same files.
+// theory/prediction.hpp (through theory/theory_problem.hpp, as the Python package does) and writes
+// the result into a run directory. `condense predict` and `condense train` both go through here,
+// so both write the same files.
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +12,7 @@
 #include "condense/nn/model.hpp"
 #include "condense/rundir/layout.hpp"
 #include "condense/theory/prediction.hpp"
+#include "condense/theory/theory_problem.hpp"
 
 namespace condense {
 
@@ -34,6 +35,16 @@ template <class T>
 std::string predicted_alignment_csv(const Prediction& prediction,
                                     const ParameterStore<T>& initial_parameters,
                                     const std::vector<long>& steps);
+
+// The steps of RUN/predicted_alignment.csv for a run of `total_steps`: every step up to 2000
+// steps, else the log schedule at 100 points per decade.
+std::vector<long> predicted_alignment_steps(long total_steps);
+
+// RUN/predicted_alignment.csv at those steps, from the run's initial parameters.
+template <class T>
+void write_predicted_alignment(const Prediction& prediction,
+                               const ParameterStore<T>& initial_parameters, long total_steps,
+                               const RunDirectory& run);
 
 // RUN/prediction.json, RUN/v1.npy and RUN/predicted_alignment.csv from the run's own initial
 // weights. Models the theory does not cover get a sentence on stderr saying why (unless quiet), and

@@ -126,6 +126,13 @@ TheoryModel theory_model(const ModelSpec& spec) {
   if (const std::string why = known_reason(spec); !why.empty()) not_covered(why);
   if (!spec.conv.empty()) {
     const ConvSpec& c = spec.conv[0];
+    // Checked here, before the geometry divides by the stride: a config checks them when it is
+    // read, a model described in code may not have been.
+    if (c.kernel < 1 || c.stride < 1 || c.padding < 0)
+      fail_input(
+          "the conv layer needs kernel >= 1, stride >= 1 and padding >= 0, got kernel {}, "
+          "stride {}, padding {}",
+          c.kernel, c.stride, c.padding);
     model.conv = ConvGeometry{.in_channels = spec.input.channels,
                               .out_channels = c.channels,
                               .kernel = c.kernel,
