@@ -9,8 +9,9 @@ using namespace condense;
 namespace {
 
 TEST(DataNames, RoundTripAndListAcceptedNames) {
-  for (auto kind : {DatasetKind::fashion_mnist, DatasetKind::mnist, DatasetKind::cifar10,
-                    DatasetKind::cifar100, DatasetKind::sin, DatasetKind::gaussian})
+  for (auto kind :
+       {DatasetKind::fashion_mnist, DatasetKind::mnist, DatasetKind::cifar10, DatasetKind::cifar100,
+        DatasetKind::sin, DatasetKind::gaussian, DatasetKind::npy})
     EXPECT_EQ(parse_dataset(dataset_name(kind)), kind);
   EXPECT_EQ(parse_normalize("per-channel"), Normalize::per_channel);
   EXPECT_EQ(parse_target("class"), TargetKind::class_index);
@@ -54,7 +55,7 @@ TEST(DataValidate, NamesTheKeyAtFault) {
   ignored.positive_classes = {1, 99};
   EXPECT_NO_THROW(validate(ignored));
   EXPECT_CONTAINS(message([](DataSpec& s) { s.target = TargetKind::regression; }),
-                  "applies only to sin");
+                  "applies only to sin and npy");
   EXPECT_CONTAINS(message([](DataSpec& s) {
                     s.subset = SubsetKind::balanced;
                     s.classes = {0, 1, 2};

@@ -251,13 +251,17 @@ TEST_F(Npy, TruncatedHeader) {
 }
 
 TEST_F(Npy, UnsupportedDtypesNameTheDtypeAndTheReadableOnes) {
+  write_raw(path("b1.npy"), numpy_file("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }",
+                                       std::string("\x01\x00\x01", 3)));
+  EXPECT_THAT(read_error(path("b1.npy")),
+              AllOf(HasSubstr(path("b1.npy").string()), HasSubstr("'|b1' (bool)"),
+                    HasSubstr("float16, float32, float64, int8 to int64 and uint8 to uint64"),
+                    HasSubstr("'<f2'"), HasSubstr("'|u1'"), HasSubstr("'>f8'")));
+  // Multi-byte types need a byte order: '|' is numpy's mark for one-byte types only.
   const std::vector<std::int32_t> ints = {1, 2, 3};
-  write_raw(path("i4.npy"), numpy_file("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }",
+  write_raw(path("i4.npy"), numpy_file("{'descr': '|i4', 'fortran_order': False, 'shape': (3,), }",
                                        raw_bytes(ints)));
-  EXPECT_THAT(
-      read_error(path("i4.npy")),
-      AllOf(HasSubstr(path("i4.npy").string()), HasSubstr("'<i4' (int32)"),
-            HasSubstr("float16, float32, float64"), HasSubstr("'<f2'"), HasSubstr("'>f8'")));
+  EXPECT_THAT(read_error(path("i4.npy")), HasSubstr("'|i4' (int32) is not supported"));
   const std::vector<float> pairs = {1, 2, 3, 4};
   write_raw(path("c8.npy"), numpy_file("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }",
                                        raw_bytes(pairs)));
@@ -269,6 +273,52 @@ TEST_F(Npy, UnsupportedDtypesNameTheDtypeAndTheReadableOnes) {
                                       "False, 'shape': (2,), }",
                                       raw_bytes(pairs)));
   EXPECT_THAT(read_error(path("s.npy")), HasSubstr("structured dtype"));
+}
+
+TEST_F(Npy, IntegerTypesRoundTripAndReadFromNumpyHeaders) {
+  const std::vector<double> values = {0, 1, 100, 127};
+  for (NpyType type : {NpyType::int8, NpyType::int16, NpyType::int32, NpyType::int64,
+                       NpyType::uint8, NpyType::uint16, NpyType::uint32, NpyType::uint64}) {
+    write_npy(path("t.npy"), values.data(), {2, 2}, type);
+    const NpyArray array = read_npy(path("t.npy"));
+    EXPECT_EQ(array.type, type) << npy_type_name(type);
+    EXPECT_FALSE(is_float_type(type));
+    EXPECT_EQ(array.shape, (std::vector<std::int64_t>{2, 2}));
+    EXPECT_EQ(array.values, values) << npy_type_name(type);
+  }
+  write_npy(path("u1.npy"), values.data(), {4}, NpyType::uint8);
+  EXPECT_THAT(read_file(path("u1.npy")), HasSubstr("'descr': '|u1'"));
+  // As numpy writes them: extreme values of each width, one-byte types with '|'.
+  const auto read_as = [&](const std::string& descr, const std::string& bytes, std::size_t n) {
+    const std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" +
+                             std::to_string(n) + ",), }";
+    write_raw(path("h.npy"), numpy_file(dict, bytes));
+    return read_npy(path("h.npy")).values;
+  };
+  EXPECT_EQ(read_as("|i1", raw_bytes(std::vector<std::int8_t>{-128, 127}), 2),
+            (std::vector<double>{-128, 127}));
+  EXPECT_EQ(read_as("|u1", raw_bytes(std::vector<std::uint8_t>{0, 255}), 2),
+            (std::vector<double>{0, 255}));
+  EXPECT_EQ(read_as("<i2", raw_bytes(std::vector<std::int16_t>{-32768, 32767}), 2),
+            (std::vector<double>{-32768, 32767}));
+  EXPECT_EQ(read_as("<u2", raw_bytes(std::vector<std::uint16_t>{65535}), 1),
+            (std::vector<double>{65535}));
+  EXPECT_EQ(read_as("<i4", raw_bytes(std::vector<std::int32_t>{-2147483647 - 1}), 1),
+            (std::vector<double>{-2147483648.0}));
+  EXPECT_EQ(read_as("<u4", raw_bytes(std::vector<std::uint32_t>{4294967295u}), 1),
+            (std::vector<double>{4294967295.0}));
+  EXPECT_EQ(read_as("<u8", raw_bytes(std::vector<std::uint64_t>{std::uint64_t{1} << 63}), 1),
+            (std::vector<double>{9223372036854775808.0}));
+  // Big-endian: the bytes 01 02 are 258.
+  EXPECT_EQ(read_as(">u2", std::string("\x01\x02", 2), 1), (std::vector<double>{258}));
+  EXPECT_EQ(read_as(">i4", std::string("\xff\xff\xff\xfe", 4), 1), (std::vector<double>{-2}));
+  // A header announcing more integers than the file holds is refused before allocating.
+  write_raw(path("h.npy"), numpy_file("{'descr': '<u4', 'fortran_order': False, "
+                                      "'shape': (1000000,), }",
+                                      std::string(8, '\0')));
+  EXPECT_THAT(read_error(path("h.npy")),
+              HasSubstr("NPY shape (1000000,) of uint32 ('<u4') needs 4000000 bytes of data, the "
+                        "file has 8"));
 }
 
 TEST_F(Npy, BigEndianArraysAreRead) {

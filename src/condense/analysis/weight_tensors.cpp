@@ -109,7 +109,7 @@ void add_npy_tensor(std::string_view bytes, const fs::path& file, bool skip_unsu
   const std::string where = file.string(), name = file.stem().string();
   refuse_foreign_format(bytes, where);
   const NpyHeader header = parse_npy_header(bytes, where);
-  if (!header.type || *header.type == NpyType::int64) {
+  if (!header.type || !is_float_type(*header.type)) {
     const std::string dtype = fmt::format("{} ('{}')", npy_dtype_name(header.descr), header.descr);
     if (skip_unsupported) {
       result.skipped.push_back(fmt::format("{}: dtype {} is not a float type", name, dtype));

@@ -11,18 +11,22 @@ const std::vector<KeyDoc>& config_keys() {
       {"threads", "0", "Threads of the training step; 0 = every core."},
 
       {"data.dataset", "\"fashion-mnist\"",
-       "fashion-mnist, mnist, cifar10, cifar100, sin (regression) or gaussian (random images)."},
+       "fashion-mnist, mnist, cifar10, cifar100, sin (regression), gaussian (random images) or "
+       "npy (your own arrays: x_train.npy, y_train.npy, optionally x_test.npy, y_test.npy)."},
       {"data.path", "\"\"",
-       "Folder of the dataset files; empty reads fashion-mnist from the Debian package."},
+       "Folder of the dataset files (relative to the working directory); empty reads "
+       "fashion-mnist from the Debian package."},
       {"data.train_size", "500", "Training samples; 0 = all."},
       {"data.test_size", "0", "Test samples; 0 = no test set, -1 = all."},
       {"data.subset", "\"first\"",
        "Which training samples: \"first\" in file order, or a seeded class-\"balanced\" sample."},
       {"data.classes", "[]", "Keep only these classes (empty = all); class targets follow this order."},
       {"data.normalize", "\"standard\"",
-       "none (x/255), standard (zero mean, unit std over the training set) or per-channel."},
+       "none (images x/255; gaussian and npy inputs as they are), standard (zero mean, unit std "
+       "over the training set) or per-channel."},
       {"data.target", "\"binary\"",
-       "class (index, for cross-entropy), onehot, binary (±1 by positive_classes) or regression."},
+       "class (index, for cross-entropy), onehot, binary (±1 by positive_classes) or regression "
+       "(sin; npy with real-valued y)."},
       {"data.positive_classes", "[0, 1, 2, 3, 4]", "Classes with target +1 when target = binary."},
       {"data.sin_dim", "5", "sin data: input dimension d."},
       {"data.sin_amplitude", "3.5", "sin data: A in y = Σ_k A·sin(ω x_k + φ)."},

@@ -20,31 +20,34 @@ constexpr std::string_view kMagic = "\x93NUMPY";
 // numpy reads at most 64 dimensions (NPY_MAXDIMS of numpy 2; numpy 1 reads 32).
 constexpr std::size_t kMaxDimensions = 64;
 
+// Every dtype condense reads and writes: its descr as numpy writes it on a little-endian machine
+// (one-byte types have no byte order, '|') and its item size.
+struct TypeInfo {
+  NpyType type;
+  const char* descr;
+  const char* name;
+  std::size_t size;
+};
+constexpr TypeInfo kTypes[] = {
+    {NpyType::float16, "<f2", "float16", 2}, {NpyType::float32, "<f4", "float32", 4},
+    {NpyType::float64, "<f8", "float64", 8}, {NpyType::int8, "|i1", "int8", 1},
+    {NpyType::int16, "<i2", "int16", 2},     {NpyType::int32, "<i4", "int32", 4},
+    {NpyType::int64, "<i8", "int64", 8},     {NpyType::uint8, "|u1", "uint8", 1},
+    {NpyType::uint16, "<u2", "uint16", 2},   {NpyType::uint32, "<u4", "uint32", 4},
+    {NpyType::uint64, "<u8", "uint64", 8}};
+
+const TypeInfo& info(NpyType type) {
+  for (const TypeInfo& t : kTypes)
+    if (t.type == type) return t;
+  return kTypes[2];
+}
+
 const char* descr(NpyType type) {
-  switch (type) {
-    case NpyType::float16:
-      return "<f2";
-    case NpyType::float32:
-      return "<f4";
-    case NpyType::float64:
-      return "<f8";
-    case NpyType::int64:
-      return "<i8";
-  }
-  return "";
+  return info(type).descr;
 }
 
 std::size_t item_size(NpyType type) {
-  switch (type) {
-    case NpyType::float16:
-      return 2;
-    case NpyType::float32:
-      return 4;
-    case NpyType::float64:
-    case NpyType::int64:
-      return 8;
-  }
-  return 8;
+  return info(type).size;
 }
 
 // Reads the header dict numpy writes, {'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), },
@@ -222,17 +225,74 @@ double load_value(NpyType type, const char* at, bool swap) {
       return load<float>(at, swap);
     case NpyType::float64:
       return load<double>(at, swap);
+    case NpyType::int8:
+      return double(load<std::int8_t>(at, swap));
+    case NpyType::int16:
+      return double(load<std::int16_t>(at, swap));
+    case NpyType::int32:
+      return double(load<std::int32_t>(at, swap));
     case NpyType::int64:
       return double(load<std::int64_t>(at, swap));
+    case NpyType::uint8:
+      return double(load<std::uint8_t>(at, swap));
+    case NpyType::uint16:
+      return double(load<std::uint16_t>(at, swap));
+    case NpyType::uint32:
+      return double(load<std::uint32_t>(at, swap));
+    case NpyType::uint64:
+      return double(load<std::uint64_t>(at, swap));
   }
   return 0;
+}
+
+template <class Stored, class T>
+void store(T value, char* buffer) {
+  const auto stored = static_cast<Stored>(value);
+  std::memcpy(buffer, &stored, sizeof(Stored));
+}
+
+template <class T>
+void store_value(NpyType type, T value, char* buffer) {
+  switch (type) {
+    case NpyType::float16:
+      return store<std::uint16_t>(double_to_half(double(value)), buffer);
+    case NpyType::float32:
+      return store<float>(value, buffer);
+    case NpyType::float64:
+      return store<double>(value, buffer);
+    case NpyType::int8:
+      return store<std::int8_t>(value, buffer);
+    case NpyType::int16:
+      return store<std::int16_t>(value, buffer);
+    case NpyType::int32:
+      return store<std::int32_t>(value, buffer);
+    case NpyType::int64:
+      return store<std::int64_t>(value, buffer);
+    case NpyType::uint8:
+      return store<std::uint8_t>(value, buffer);
+    case NpyType::uint16:
+      return store<std::uint16_t>(value, buffer);
+    case NpyType::uint32:
+      return store<std::uint32_t>(value, buffer);
+    case NpyType::uint64:
+      return store<std::uint64_t>(value, buffer);
+  }
 }
 
 }  // namespace
 
 const char* const kNpyReadableDtypes =
-    "condense reads float16, float32, float64 and int64 ('<f2', '<f4', '<f8', '<i8', and the "
-    "big-endian '>f2', '>f4', '>f8', '>i8')";
+    "condense reads float16, float32, float64, int8 to int64 and uint8 to uint64 ('<f2', '<f4', "
+    "'<f8', '|i1', '<i2', '<i4', '<i8', '|u1', '<u2', '<u4', '<u8', and the big-endian '>f2', "
+    "'>f4', '>f8', '>i2', '>i4', '>i8', '>u2', '>u4', '>u8')";
+
+bool is_float_type(NpyType type) {
+  return type == NpyType::float16 || type == NpyType::float32 || type == NpyType::float64;
+}
+
+const char* npy_type_name(NpyType type) {
+  return info(type).name;
+}
 
 std::int64_t NpyArray::size() const {
   return std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
@@ -345,19 +405,7 @@ void write_npy(const std::filesystem::path& path, const T* values,
   bytes += header;
   for (std::int64_t i = 0; i < count; ++i) {
     char buffer[8];
-    if (type == NpyType::float16) {
-      const std::uint16_t v = double_to_half(double(values[i]));
-      std::memcpy(buffer, &v, 2);
-    } else if (type == NpyType::float32) {
-      const float v = float(values[i]);
-      std::memcpy(buffer, &v, 4);
-    } else if (type == NpyType::float64) {
-      const double v = double(values[i]);
-      std::memcpy(buffer, &v, 8);
-    } else {
-      const std::int64_t v = std::int64_t(values[i]);
-      std::memcpy(buffer, &v, 8);
-    }
+    store_value(type, values[i], buffer);
     bytes.append(buffer, item_size(type));
   }
   write_file_atomic(path, bytes, flush);
@@ -395,14 +443,12 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& file) {
                file, header_length, bytes.size() - offset);
   NpyHeader header = HeaderParser(bytes.substr(offset, header_length), file).parse();
   header.data_offset = offset + header_length;
+  // '<' little-endian, '>' big-endian; one-byte types have no byte order: numpy writes '|'.
   const std::string& d = header.descr;
-  if (d.size() == 3 && (d[0] == '<' || d[0] == '>')) {
+  if (d.size() == 3 && (d[0] == '<' || d[0] == '>' || d[0] == '|')) {
     header.big_endian = d[0] == '>';
-    const std::string_view kind = std::string_view(d).substr(1);
-    if (kind == "f2") header.type = NpyType::float16;
-    if (kind == "f4") header.type = NpyType::float32;
-    if (kind == "f8") header.type = NpyType::float64;
-    if (kind == "i8") header.type = NpyType::int64;
+    for (const TypeInfo& t : kTypes)
+      if (d.compare(1, 2, t.descr + 1) == 0 && (d[0] != '|' || t.size == 1)) header.type = t.type;
   }
   return header;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // NPY files (numpy's format, versions 1.0, 2.0 and 3.0): what numpy, PyTorch and every plotting
-// script read. Written: little-endian float16/float32/float64/int64 arrays in C order. Read:
-// those, big-endian ones ('>f4'), and Fortran-ordered ones (converted to C order).
+// script read. Written: little-endian float and integer arrays in C order. Read: those, big-endian
+// ones ('>f4'), and Fortran-ordered ones (converted to C order).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -13,18 +13,33 @@
 
 namespace condense {
 
-enum class NpyType { float16, float32, float64, int64 };
+enum class NpyType {
+  float16,
+  float32,
+  float64,
+  int64,
+  int8,
+  int16,
+  int32,
+  uint8,
+  uint16,
+  uint32,
+  uint64
+};
+
+bool is_float_type(NpyType type);         // float16, float32, float64
+const char* npy_type_name(NpyType type);  // numpy's name: "float32", "uint8", ...
 
 struct NpyArray {
   NpyType type = NpyType::float64;
   std::vector<std::int64_t> shape;
-  std::vector<double> values;  // converted to double on reading; C order
+  std::vector<double> values;  // converted to double on reading (exactly up to 2^53); C order
 
   std::int64_t size() const;
 };
 
 // Writes an array atomically (core/atomic_file.hpp). `values` are stored as `type` (float16
-// rounds to nearest, ties to even).
+// rounds to nearest, ties to even; an integer type takes values it can hold).
 template <class T>
 void write_npy(const std::filesystem::path& path, const T* values,
                const std::vector<std::int64_t>& shape, NpyType type, Flush flush = Flush::now);

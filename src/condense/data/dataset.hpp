@@ -1,8 +1,9 @@
 #pragma once
 // Every dataset condense trains on, read or drawn into memory in one call: the image datasets of
 // docs/science.md §3 (Fashion-MNIST, MNIST, CIFAR-10/100 in their standard binary formats), the sin
-// regression task of the FC experiments (docs/science.md §3.5) and Gaussian images with teacher
-// labels. docs/data.md gives the file formats, options and formulas.
+// regression task of the FC experiments (docs/science.md §3.5), Gaussian images with teacher
+// labels, and a researcher's own numpy arrays (x_train.npy, y_train.npy, ...). docs/data.md gives
+// the file formats, options and formulas.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,7 +12,7 @@
 
 namespace condense {
 
-enum class DatasetKind { fashion_mnist, mnist, cifar10, cifar100, sin, gaussian };
+enum class DatasetKind { fashion_mnist, mnist, cifar10, cifar100, sin, gaussian, npy };
 enum class Normalize { none, standard, per_channel };
 enum class TargetKind { class_index, onehot, binary, regression };
 enum class SubsetKind { first, balanced };
@@ -75,12 +76,19 @@ struct Data {
   std::vector<double> mean, std;  // normalization statistics: 1 (standard), C (per-channel), 0
 };
 
-// The number of classes a dataset has before any class subset (0 for sin).
+// The number of classes a dataset has before any class subset (0 for sin, and for npy, whose
+// classes come from its labels file: max label + 1).
 int dataset_class_count(const DataSpec& spec);
 
 // Checks everything that can be checked without reading files; InputError names the key
-// ("data.train_size", ...) and what was expected.
+// ("data.train_size", ...) and what was expected. For npy, the checks that need the class count
+// (data.classes in range, data.positive_classes) are made again once its labels are read.
 void validate(const DataSpec& spec);
+
+// The checks of the options that name classes (data.classes, a balanced data.train_size,
+// data.positive_classes) against the dataset's `class_count`; `source` names where that count
+// comes from in messages ("cifar10", "/data/mine/y_train.npy"). Part of validate().
+void validate_class_options(const DataSpec& spec, int class_count, const std::string& source);
 
 // Reads or draws the data. Every random draw (balanced subset, synthetic data) comes from
 // Rng::stream(seed, ·), so the same seed gives the same data on every machine.

@@ -1,5 +1,6 @@
 // The names of the data options and the checks that need no file: everything a user can get
-// wrong in the [data] section is reported here, before any file is opened.
+// wrong in the [data] section is reported here, before any file is opened (npy's class count comes
+// from its labels file: the class options are checked again against it, once read).
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -37,7 +38,8 @@ constexpr std::pair<DatasetKind, const char*> kDatasetNames[] = {
     {DatasetKind::cifar10, "cifar10"},
     {DatasetKind::cifar100, "cifar100"},
     {DatasetKind::sin, "sin"},
-    {DatasetKind::gaussian, "gaussian"}};
+    {DatasetKind::gaussian, "gaussian"},
+    {DatasetKind::npy, "npy"}};
 constexpr std::pair<Normalize, const char*> kNormalizeNames[] = {
     {Normalize::none, "none"},
     {Normalize::standard, "standard"},
@@ -54,14 +56,21 @@ bool is_synthetic(DatasetKind kind) {
   return kind == DatasetKind::sin || kind == DatasetKind::gaussian;
 }
 
-// Class ids must lie in [0, count) and appear once.
+// A class count not known before the files are read (npy: max label + 1).
+constexpr int kClassCountUnknown = -1;
+
+// Class ids must lie in [0, count) and appear once; with the count unknown, be 0 or more.
 void check_class_list(const char* key, const std::vector<int>& ids, int count,
-                      const char* dataset) {
+                      const std::string& source) {
   std::set<int> seen;
   for (int id : ids) {
-    if (id < 0 || id >= count)
+    if (id < 0 || (count != kClassCountUnknown && id >= count)) {
+      if (count == kClassCountUnknown)
+        fail_input("{} = [{}]: class {} is out of range; class ids are 0 or more", key,
+                   fmt::join(ids, ", "), id);
       fail_input("{} = [{}]: class {} is out of range; {} has classes 0..{}", key,
-                 fmt::join(ids, ", "), id, dataset, count - 1);
+                 fmt::join(ids, ", "), id, source, count - 1);
+    }
     if (!seen.insert(id).second)
       fail_input("{} = [{}]: class {} appears twice", key, fmt::join(ids, ", "), id);
   }
@@ -113,39 +122,35 @@ void validate_gaussian(const GaussianSpec& gaussian) {
                gaussian.labels);
 }
 
-void validate_targets(const DataSpec& spec) {
+// The target encoding suits the dataset: sin has real-valued targets only, the image datasets and
+// gaussian classes only; npy has either, and real-valued ones cannot be subset by class.
+void validate_target_kind(const DataSpec& spec) {
   const char* name = dataset_name(spec.dataset);
-  const bool regression_data = spec.dataset == DatasetKind::sin;
-  if (regression_data && spec.target != TargetKind::regression)
+  const bool regression = spec.target == TargetKind::regression;
+  if (spec.dataset == DatasetKind::sin && !regression)
     fail_input(
         "data.target = \"{}\" does not apply to sin, which has real-valued targets; "
         "expected \"regression\"",
         target_name(spec.target));
-  if (!regression_data && spec.target == TargetKind::regression)
+  if (spec.dataset == DatasetKind::npy) {
+    if (!regression) return;
+    if (spec.subset != SubsetKind::first)
+      fail_input(
+          "data.subset = \"{}\" needs class labels, and data.target = \"regression\" reads "
+          "y_train.npy as real-valued targets; use data.subset = \"first\"",
+          subset_name(spec.subset));
+    if (!spec.classes.empty())
+      fail_input(
+          "data.classes = [{}] needs class labels, and data.target = \"regression\" reads "
+          "y_train.npy as real-valued targets; remove data.classes",
+          fmt::join(spec.classes, ", "));
+    return;
+  }
+  if (spec.dataset != DatasetKind::sin && regression)
     fail_input(
-        "data.target = \"regression\" applies only to sin; {} has classes: expected "
+        "data.target = \"regression\" applies only to sin and npy; {} has classes: expected "
         "\"class\", \"onehot\" or \"binary\"",
         name);
-  // positive_classes is ignored by the other targets: the configuration's default list must not
-  // stand in the way of switching to class or one-hot targets.
-  if (spec.target != TargetKind::binary) return;
-  if (spec.positive_classes.empty())
-    fail_input(
-        "data.target = \"binary\" needs data.positive_classes: the class ids whose target "
-        "is +1 (every other class gets -1)");
-  const int count = dataset_class_count(spec);
-  check_class_list("data.positive_classes", spec.positive_classes, count, name);
-  int in_use = count;
-  if (!spec.classes.empty()) {
-    in_use = int(spec.classes.size());
-    for (int id : spec.positive_classes)
-      if (std::find(spec.classes.begin(), spec.classes.end(), id) == spec.classes.end())
-        fail_input("data.positive_classes = [{}]: class {} is not in data.classes = [{}]",
-                   fmt::join(spec.positive_classes, ", "), id, fmt::join(spec.classes, ", "));
-  }
-  if (int(spec.positive_classes.size()) == in_use)
-    fail_input("data.positive_classes = [{}] names every class in use, so no target would be -1",
-               fmt::join(spec.positive_classes, ", "));
 }
 
 }  // namespace
@@ -186,9 +191,39 @@ int dataset_class_count(const DataSpec& spec) {
     case DatasetKind::gaussian:
       return spec.gaussian.classes;
     case DatasetKind::sin:
+    case DatasetKind::npy:
       return 0;
   }
   return 0;
+}
+
+void validate_class_options(const DataSpec& spec, int class_count, const std::string& source) {
+  if (spec.target == TargetKind::regression) return;
+  check_class_list("data.classes", spec.classes, class_count, source);
+  const int in_use = spec.classes.empty() ? class_count : int(spec.classes.size());
+  if (in_use > 0 && spec.subset == SubsetKind::balanced && spec.train_size % in_use != 0) {
+    const int below = spec.train_size / in_use * in_use;
+    fail_input(
+        "data.train_size = {} with data.subset = \"balanced\" must be a multiple of the "
+        "{} classes in use (for instance {} or {})",
+        spec.train_size, in_use, below > 0 ? below : in_use, below + in_use);
+  }
+  // positive_classes is ignored by the other targets: the configuration's default list must not
+  // stand in the way of switching to class or one-hot targets.
+  if (spec.target != TargetKind::binary) return;
+  if (spec.positive_classes.empty())
+    fail_input(
+        "data.target = \"binary\" needs data.positive_classes: the class ids whose target "
+        "is +1 (every other class gets -1)");
+  check_class_list("data.positive_classes", spec.positive_classes, class_count, source);
+  if (!spec.classes.empty())
+    for (int id : spec.positive_classes)
+      if (std::find(spec.classes.begin(), spec.classes.end(), id) == spec.classes.end())
+        fail_input("data.positive_classes = [{}]: class {} is not in data.classes = [{}]",
+                   fmt::join(spec.positive_classes, ", "), id, fmt::join(spec.classes, ", "));
+  if (in_use > 0 && int(spec.positive_classes.size()) == in_use)
+    fail_input("data.positive_classes = [{}] names every class in use, so no target would be -1",
+               fmt::join(spec.positive_classes, ", "));
 }
 
 void validate(const DataSpec& spec) {
@@ -198,6 +233,10 @@ void validate(const DataSpec& spec) {
     if (spec.dataset == DatasetKind::sin) validate_sin(spec.sin);
     if (spec.dataset == DatasetKind::gaussian) validate_gaussian(spec.gaussian);
   } else {
+    if (spec.path.empty() && spec.dataset == DatasetKind::npy)
+      fail_input(
+          "data.path is required for npy: the folder holding x_train.npy and y_train.npy "
+          "(and, for a test set, x_test.npy and y_test.npy)");
     if (spec.path.empty() && spec.dataset != DatasetKind::fashion_mnist)
       fail_input("data.path is required for {}: the directory holding its {} files", name,
                  spec.dataset == DatasetKind::mnist ? "IDX" : "binary");
@@ -206,17 +245,11 @@ void validate(const DataSpec& spec) {
     if (spec.test_size < -1)
       fail_input("data.test_size = {}: expected -1 (all), 0 (no test set) or a positive count",
                  spec.test_size);
-    check_class_list("data.classes", spec.classes, dataset_class_count(spec), name);
-    const int in_use = spec.classes.empty() ? dataset_class_count(spec) : int(spec.classes.size());
-    if (spec.subset == SubsetKind::balanced && spec.train_size % in_use != 0) {
-      const int below = spec.train_size / in_use * in_use;
-      fail_input(
-          "data.train_size = {} with data.subset = \"balanced\" must be a multiple of the "
-          "{} classes in use (for instance {} or {})",
-          spec.train_size, in_use, below > 0 ? below : in_use, below + in_use);
-    }
   }
-  validate_targets(spec);
+  validate_target_kind(spec);
+  validate_class_options(
+      spec, spec.dataset == DatasetKind::npy ? kClassCountUnknown : dataset_class_count(spec),
+      name);
 }
 
 }  // namespace condense

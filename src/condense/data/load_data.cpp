@@ -2,12 +2,14 @@
 // every dataset. The steps and their formulas are in docs/data.md.
 #include <fmt/ranges.h>
 
+#include <filesystem>
 #include <numeric>
 
 #include "condense/core/error.hpp"
 #include "condense/data/dataset.hpp"
 #include "condense/data/image_files.hpp"
 #include "condense/data/normalization.hpp"
+#include "condense/data/npy_dataset.hpp"
 #include "condense/data/selection.hpp"
 #include "condense/data/synthetic.hpp"
 #include "condense/data/targets.hpp"
@@ -30,9 +32,10 @@ constexpr std::uint64_t kGaussianTestStream = kDataStreams + 6;
 
 constexpr double kPixelScale = 255.0;
 
-std::vector<int> classes_in_use(const DataSpec& spec) {
+// The class ids in use: data.classes, or every class of the dataset (`class_count` of them).
+std::vector<int> classes_in_use(const DataSpec& spec, int class_count) {
   if (!spec.classes.empty()) return spec.classes;
-  std::vector<int> all(std::size_t(dataset_class_count(spec)));
+  std::vector<int> all(static_cast<std::size_t>(class_count));
   std::iota(all.begin(), all.end(), 0);
   return all;
 }
@@ -58,7 +61,7 @@ void load_images(const DataSpec& spec, std::uint64_t seed, Data& data) {
                                : "";
   const bool idx = spec.dataset == DatasetKind::fashion_mnist || spec.dataset == DatasetKind::mnist;
   const int class_count = dataset_class_count(spec);
-  const std::vector<int> classes = classes_in_use(spec);
+  const std::vector<int> classes = classes_in_use(spec, class_count);
   const auto open = [&](SplitKind split) {
     return idx ? open_idx(directory, split, class_count, hint)
                : open_cifar(directory, split, class_count, hint);
@@ -95,10 +98,12 @@ void load_images(const DataSpec& spec, std::uint64_t seed, Data& data) {
   data.test = read_records(*test_files, test_records);
 }
 
-std::string describe(const DataSpec& spec, const Data& data) {
+// `class_count`: the classes of the dataset before any class subset.
+std::string describe(const DataSpec& spec, const Data& data, int class_count) {
   const FeatureShape& shape = data.train.shape;
-  std::string text = fmt::format("{}: {} train / {} test", dataset_name(spec.dataset),
-                                 data.train.size, data.test.size);
+  const bool npy = spec.dataset == DatasetKind::npy;
+  std::string text = fmt::format("{}{}: {} train / {} test", dataset_name(spec.dataset),
+                                 npy ? ": " + spec.path : "", data.train.size, data.test.size);
   if (spec.dataset == DatasetKind::sin) {
     const SinSpec& sin = spec.sin;
     return text + fmt::format(
@@ -107,16 +112,18 @@ std::string describe(const DataSpec& spec, const Data& data) {
                       sin.dim, sin.amplitude, sin.frequency, sin.phase, sin.low, sin.high);
   }
   text += fmt::format(", {}x{}x{}", shape.channels, shape.height, shape.width);
-  if (spec.classes.empty())
+  if (spec.target == TargetKind::regression)
+    text += fmt::format(", {} real-valued target{} per sample", data.train.target_width,
+                        data.train.target_width == 1 ? "" : "s");
+  else if (spec.classes.empty())
     text += fmt::format(", {} classes", data.classes);
   else
-    text +=
-        fmt::format(", classes {} of {}", fmt::join(spec.classes, ","), dataset_class_count(spec));
+    text += fmt::format(", classes {} of {}", fmt::join(spec.classes, ","), class_count);
   if (spec.dataset == DatasetKind::gaussian)
     text += fmt::format(" ({} labels)", spec.gaussian.labels);
   if (spec.subset == SubsetKind::balanced) text += ", class-balanced subset";
   if (spec.normalize == Normalize::none)
-    text += spec.dataset == DatasetKind::gaussian ? ", raw inputs" : ", inputs x/255";
+    text += spec.dataset == DatasetKind::gaussian || npy ? ", raw inputs" : ", inputs x/255";
   else
     text += fmt::format(", {} normalization", normalize_name(spec.normalize));
   text += fmt::format(", {} targets", target_name(spec.target));
@@ -135,10 +142,12 @@ Data load_data(const DataSpec& spec, std::uint64_t seed) {
     data.train = draw_sin(spec.sin, spec.train_size, train_rng);
     Rng test_rng = Rng::stream(seed, kSinTestStream);
     data.test = draw_sin(spec.sin, spec.test_size, test_rng);
-    data.description = describe(spec, data);
+    data.description = describe(spec, data, 0);
     return data;
   }
 
+  int class_count = dataset_class_count(spec);
+  std::string normalization_source = fmt::format("the {} training set", dataset_name(spec.dataset));
   if (spec.dataset == DatasetKind::gaussian) {
     Rng teacher_rng = Rng::stream(seed, kTeacherStream);
     const std::vector<double> teacher = draw_teacher(spec.gaussian, teacher_rng);
@@ -146,24 +155,35 @@ Data load_data(const DataSpec& spec, std::uint64_t seed) {
     data.train = draw_gaussian(spec.gaussian, teacher, spec.train_size, train_rng);
     Rng test_rng = Rng::stream(seed, kGaussianTestStream);
     data.test = draw_gaussian(spec.gaussian, teacher, spec.test_size, test_rng);
+  } else if (spec.dataset == DatasetKind::npy) {
+    Rng balanced_rng = Rng::stream(seed, kBalancedSubsetStream);
+    NpyDataset arrays = load_npy_dataset(spec, balanced_rng);
+    data.train = std::move(arrays.train);
+    data.test = std::move(arrays.test);
+    class_count = arrays.classes;
+    normalization_source = (std::filesystem::path(spec.path) / kNpyTrainInputs).string();
   } else {
     load_images(spec, seed, data);
   }
   if (data.test.size == 0) data.test.shape = data.train.shape;
 
   const Normalization statistics =
-      fit_normalization(spec.normalize, data.train.shape, data.train.inputs,
-                        fmt::format("the {} training set", dataset_name(spec.dataset)));
+      fit_normalization(spec.normalize, data.train.shape, data.train.inputs, normalization_source);
   apply_normalization(statistics, data.train.shape, data.train.inputs);
   apply_normalization(statistics, data.test.shape, data.test.inputs);
   data.mean = statistics.mean;
   data.std = statistics.std;
 
-  const std::vector<int> classes = classes_in_use(spec);
-  data.classes = int(classes.size());
-  encode_targets(spec, classes, data.train);
-  encode_targets(spec, classes, data.test);
-  data.description = describe(spec, data);
+  if (spec.target == TargetKind::regression) {
+    // npy: the targets were read with the inputs
+    data.test.target_width = data.train.target_width;
+  } else {
+    const std::vector<int> classes = classes_in_use(spec, class_count);
+    data.classes = int(classes.size());
+    encode_targets(spec, classes, data.train);
+    encode_targets(spec, classes, data.test);
+  }
+  data.description = describe(spec, data, class_count);
   return data;
 }
 

@@ -22,8 +22,9 @@ void load_weights(ParameterStore<T>& store, const std::filesystem::path& directo
       fail_input("{} is missing: the model has a tensor {} of shape {}", path.string(), info.name,
                  shape_string(info.shape));
     const NpyArray array = read_npy(path);
-    if (array.type == NpyType::int64)
-      fail_input("{}: weights must be float32 or float64, not int64", path.string());
+    if (!is_float_type(array.type))
+      fail_input("{}: weights must be float32 or float64, not {}", path.string(),
+                 npy_type_name(array.type));
     if (array.shape != info.shape)
       fail_input("{} has shape {}, but {} has shape {}", path.string(), shape_string(array.shape),
                  info.name, shape_string(info.shape));
