@@ -91,26 +91,13 @@ py::tuple read_summary_file(const std::string& path) {
 }
 
 // An NPY array in the dtype it was stored in: the library reads every value into a double, which
-// holds a float16, float32 or float64 exactly (and the int64 of kernel orders).
+// holds a float16, float32 or float64 exactly, and integers up to 2^53 (kernel orders, labels).
 py::array numpy_array(const NpyArray& array) {
   std::vector<py::ssize_t> shape(array.shape.begin(), array.shape.end());
   py::array_t<double> values(shape);
   std::copy(array.values.begin(), array.values.end(), values.mutable_data());
-  const char* dtype = "float64";
-  switch (array.type) {
-    case NpyType::float16:
-      dtype = "float16";
-      break;
-    case NpyType::float32:
-      dtype = "float32";
-      break;
-    case NpyType::float64:
-      return values;
-    case NpyType::int64:
-      dtype = "int64";
-      break;
-  }
-  return values.attr("astype")(dtype);
+  if (array.type == NpyType::float64) return values;
+  return values.attr("astype")(npy_type_name(array.type));
 }
 
 py::array read_npy_file(const std::string& path) {
