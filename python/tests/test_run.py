@@ -124,7 +124,7 @@ def test_training_releases_the_gil(tmp_path):
     finished = threading.Event()
 
     def train():
-        condense.train(config_with(train={"steps": 5000}), out=tmp_path / "run", quiet=True,
+        condense.train(config_with(train={"steps": 60000}), out=tmp_path / "run", quiet=True,
                        report=False)
         finished.set()
 

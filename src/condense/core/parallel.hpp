@@ -21,11 +21,12 @@ inline constexpr std::int64_t kMinParallelWork = 1 << 16;
 
 inline int thread_count() { return omp_get_max_threads(); }
 inline int thread_index() { return omp_get_thread_num(); }
-void set_thread_count(int threads);  // 0 = OpenMP's default
+// 0 = every core (or OMP_NUM_THREADS), as a new process starts, whatever was set before.
+void set_thread_count(int threads);
 
-// The calling thread's OpenMP thread count for a scope (a training run): `threads`, or with 0 the
-// count the scope began with; given back when it ends, so that a later run in the same process
-// (the runs of an experiment, a Python session) starts from the same count as a new process.
+// The calling thread's OpenMP thread count for a scope (a training run), as set_thread_count sets
+// it; the count before is given back when the scope ends, so that a later run in the same process
+// (the runs of an experiment, a Python session) gets its own count as a new process would.
 class ThreadCountScope {
  public:
   explicit ThreadCountScope(int threads) : previous_(thread_count()) { set_thread_count(threads); }
