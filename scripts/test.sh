@@ -30,6 +30,7 @@ CONDENSE_BUILD_DIR=build-portable CONDENSE_NATIVE=OFF \
   { tail -n 60 build-venv/pip.log; exit 1; }
 (cd /tmp && "$OLDPWD/build-venv/env/bin/python" -c \
   "import condense; assert '/build-venv/env/' in condense.__file__, condense.__file__")
-(cd /tmp && CONDENSE_BINARY="$OLDPWD/build/condense" "$OLDPWD/build-venv/env/bin/python" -m pytest -q \
+# Bit-equal numbers need the same build flags: the venv's module is compared with the portable CLI.
+(cd /tmp && CONDENSE_BINARY="$OLDPWD/build-portable/condense" "$OLDPWD/build-venv/env/bin/python" -m pytest -q \
   -p no:cacheprovider "$OLDPWD/python/tests/test_measures.py")
 echo "condense: pip installs the Python package into a virtual environment, and its tests pass there"
