@@ -51,12 +51,14 @@ void CondensationRecorder::load_direction() {
   analysis_.set_direction(std::move(direction));
 }
 
-void CondensationRecorder::read_initial() {
-  const fs::path step0 = run_.snapshot(0);
-  if (fs::exists(step0))
-    analysis_.set_initial(group_layers(read_npy_weights(step0, false).tensors, false, nullptr));
+void CondensationRecorder::read_initial(long first) {
+  fs::path initial = run_.snapshot(0);
+  if (!fs::exists(initial)) initial = run_.snapshot(first);
+  if (fs::exists(initial))
+    analysis_.set_initial(group_layers(read_npy_weights(initial, false).tensors, false, nullptr));
   else if (!quiet_)
-    fmt::print(stderr, "condense: warning: {} is missing; rd stays empty\n", step0.string());
+    fmt::print(stderr, "condense: warning: {} is missing; rd stays empty\n",
+               run_.snapshot(0).string());
 }
 
 void CondensationRecorder::resume_from(long start) {

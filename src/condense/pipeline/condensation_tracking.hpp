@@ -28,8 +28,9 @@ class CondensationRecorder {
   CondensationRecorder(RunDirectory run, const MeasureOptions& options, bool quiet,
                        bool save_cosines = true);
 
-  // Reads the step-0 weights, for RD, from RUN/snapshots/step_0.
-  void read_initial();
+  // Reads the initial weights, for RD, from RUN/snapshots/step_0, or without that folder from
+  // RUN/snapshots/step_<first>: the first snapshot of a series of checkpoints that has no step 0.
+  void read_initial(long first = 0);
   // A resumed run: keeps the rows of RUN/analysis.csv before `start` and reads the step-0 weights.
   void resume_from(long start);
 

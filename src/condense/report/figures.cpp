@@ -284,10 +284,15 @@ struct KernelMosaic {
   }
 };
 
-// The first conv layer, or "" when the model has none.
+// The first layer whose weight is a conv weight (4-D) in the last snapshot, or "" when the model
+// has none. Names say nothing: a ResNet's conv layers are "layer1.0.conv1" and "downsample.0".
 std::string first_conv_layer(const RunData& run) {
-  for (const auto& l : run.layers)
-    if (l.rfind("conv", 0) == 0) return l;
+  const std::vector<long> steps = snapshot_steps(run);
+  if (steps.empty()) return {};
+  for (const auto& layer : run.layers)
+    if (const auto weight = load_snapshot_parameter(run, steps.back(), layer + ".weight");
+        weight && weight->first.size() == 4)
+      return layer;
   return {};
 }
 
