@@ -309,3 +309,33 @@ TEST_F(ExternalRunDirectory, KernelImagesTakeTheFirstConvWeightWhateverItsName) 
   EXPECT_THAT(condense::read_file(run / "figures" / "kernels.gp"),
               HasSubstr("layer1.0.conv1 kernels"));
 }
+
+TEST(ExternalRunReport, ARunWithoutLossesWhoseWeightsNeverMovedGetsItsReport) {
+  // A tracker given no loss, on a frozen model: no training figure (a note says why), and RD,
+  // 0 throughout, drawn on a linear axis; gnuplot fails on neither.
+  const fs::path root = scratch("frozen");
+  {
+    condense::ExternalRun run(root, external_config(), false, "overwrite=True", true);
+    const condense::ExternalTensor weight{"conv1.weight",
+                                          {3, 1, 2, 2},
+                                          {1, 2, 3, 4, -1, 2, 0, 1, 5, 1, 1, 2},
+                                          condense::NpyType::float32};
+    std::vector<condense::MetricsRow> rows;
+    for (long step : {0L, 1L, 2L}) {
+      run.snapshot(step, {weight});
+      condense::MetricsRow row;
+      row.step = step;
+      row.epoch = row.lr = NAN;
+      rows.push_back(row);
+    }
+    run.write_tables(rows, {});
+    run.finish(condense::RunSummary{});
+  }
+  const auto reported = condense_test::run("report " + root.string() + " --no-pdf");
+  ASSERT_EQ(reported.code, 0) << reported.output;
+  EXPECT_FALSE(fs::exists(root / "figures" / "training.png"));
+  EXPECT_TRUE(fs::exists(root / "figures" / "condensation.png"));
+  EXPECT_TRUE(fs::exists(root / "figures" / "heatmaps_conv1.png"));
+  EXPECT_THAT(condense::read_file(root / "report.html"),
+              HasSubstr("metrics.csv holds no loss: no training figure"));
+}
