@@ -32,5 +32,6 @@ py::object to_python(const nlohmann::json& value);
 
 // Each area's bindings (one file each).
 void bind_measures(py::module_& m);
+void bind_tracking(py::module_& m);
 
 }  // namespace condense::python

@@ -52,4 +52,5 @@ PYBIND11_MODULE(_core, m) {
     }
   });
   condense::python::bind_measures(m);
+  condense::python::bind_tracking(m);
 }

@@ -2,8 +2,11 @@
 reports of condense for any PyTorch training (docs/python.md)."""
 
 from . import _core
+from .checkpoints import import_checkpoints
 from .measures import LayerMeasures, StateDictMeasures, measure, measure_state_dict
+from .tracking import Tracker
 
 __version__ = _core.__version__
 
-__all__ = ["LayerMeasures", "StateDictMeasures", "measure", "measure_state_dict"]
+__all__ = ["LayerMeasures", "StateDictMeasures", "Tracker", "import_checkpoints", "measure",
+           "measure_state_dict"]
