@@ -9,7 +9,10 @@ import pathlib
 import time
 import warnings
 
+import numpy as np
+
 from . import _core
+from ._arrays import is_tensor
 from ._external import external_description, make_report
 
 # The columns of metrics.csv that condense writes itself (docs/run-directory.md).
@@ -62,22 +65,16 @@ def tracked_parameters(module):
 
 
 def _number(value, name):
-    """A metric as a float (NaN for None): Python and numpy numbers, one-element tensors."""
+    """A metric as a float (NaN for None): Python and numpy numbers, one-element arrays and
+    tensors."""
     if value is None:
         return math.nan
-    torch = _torch()
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name}: a tensor of shape {tuple(value.shape)}; expected one number")
+    if is_tensor(value) or isinstance(value, np.ndarray):
+        if value.size != 1 if isinstance(value, np.ndarray) else value.numel() != 1:
+            raise ValueError(f"{name}: a {type(value).__name__} of shape {tuple(value.shape)}; "
+                             "expected one number")
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        try:
-            import numpy as np
-
-            if isinstance(value, np.ndarray) and value.size == 1:
-                return float(value.reshape(()))
-        except ImportError:
-            pass
         raise ValueError(f"{name}: {value!r} is not a number")
     return float(value)
 

@@ -375,7 +375,7 @@ def test_bad_input_is_refused_with_clear_errors(tmp_path):
         tracker.step(11)
     with pytest.raises(ValueError, match="loss: 'low' is not a number"):
         tracker.step(4, loss="low")
-    with pytest.raises(ValueError, match="a tensor of shape \\(2,\\); expected one number"):
+    with pytest.raises(ValueError, match="a Tensor of shape \\(2,\\); expected one number"):
         tracker.step(4, loss=torch.zeros(2))
     with pytest.raises(ValueError, match="train_loss is a column of its own; give it as loss="):
         tracker.step(4, train_loss=1.0)
@@ -395,10 +395,13 @@ def test_bad_input_is_refused_with_clear_errors(tmp_path):
     tracker = condense.Tracker(model, tmp_path / "merged")
     tracker.step(0, loss=1.0)
     tracker.step(0, test_loss=2.0)
+    tracker.step(1, loss=np.float32(0.5), accuracy=np.array([0.25]), norm=torch.tensor(3.0))
     tracker.close(report=False)
     metrics = read_rows(tmp_path / "merged/metrics.csv")
-    assert len(metrics) == 1
+    assert len(metrics) == 2
     assert metrics[0]["train_loss"] == "1" and metrics[0]["test_loss"] == "2"
+    assert metrics[1]["train_loss"] == "0.5" and metrics[1]["train_acc"] == "0.25"
+    assert metrics[1]["norm"] == "3" and metrics[0]["norm"] == ""
 
 
 def train_small_cnn(x, y, steps, tracker_path=None):
