@@ -93,8 +93,11 @@ TEST(ExternalConfig, MistakesAreNamedWithTheirLine) {
               HasSubstr("run/config.toml:1: the [external] table needs trained_with"));
   EXPECT_THAT(config_error("[external]\ntrained_with = \"pytorch\"\nmodle = \"x\"\n"),
               HasSubstr("run/config.toml:3: unknown key external.modle (did you mean model?)"));
-  EXPECT_THAT(config_error("[external]\ntrained_with = 3\n"),
-              HasSubstr("run/config.toml:2: external.trained_with must be a string"));
+  EXPECT_EQ(config_error("[external]\ntrained_with = 3\n"),
+            "run/config.toml:2: external.trained_with must be a string");
+  EXPECT_EQ(config_error("[external]\ntrained_with = \"\"\n"),
+            "run/config.toml:2: external.trained_with must name what trained the run, e.g. "
+            "\"pytorch\"");
   EXPECT_THAT(
       config_error("[external]\ntrained_with = \"pytorch\"\nparameters = [{ name = \"a\" }]\n"),
       HasSubstr("run/config.toml:3: external.parameters must be an array of"));

@@ -4,7 +4,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <limits>
 
 #include "condense/config/config.hpp"
 #include "condense/config/settings.hpp"
@@ -38,7 +37,7 @@ class ExternalReader {
     external.trained_with = text(table, "trained_with");
     if (!table.get("trained_with"))
       error(table, "the [external] table needs trained_with, e.g. trained_with = \"pytorch\"");
-    else if (external.trained_with.empty())
+    else if (table.get("trained_with")->is_string() && external.trained_with.empty())
       error(*table.get("trained_with"),
             "external.trained_with must name what trained the run, e.g. \"pytorch\"");
     external.version = text(table, "version");
