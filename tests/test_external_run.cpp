@@ -24,9 +24,20 @@ using ::testing::HasSubstr;
 
 namespace {
 
+fs::path scratch_root() {
+  return fs::temp_directory_path() / ("condense_external_" + std::to_string(getpid()));
+}
+
+// The scratch folders go when the tests end.
+class RemoveScratch : public ::testing::Environment {
+ public:
+  void TearDown() override { fs::remove_all(scratch_root()); }
+};
+[[maybe_unused]] const auto* const kRemoveScratch =
+    ::testing::AddGlobalTestEnvironment(new RemoveScratch);
+
 fs::path scratch(const std::string& name) {
-  const fs::path path =
-      fs::temp_directory_path() / ("condense_external_" + std::to_string(getpid())) / name;
+  const fs::path path = scratch_root() / name;
   fs::remove_all(path);
   fs::create_directories(path.parent_path());
   return path;
