@@ -353,3 +353,23 @@ TEST(ExternalRunReport, ARunWithoutLossesWhoseWeightsNeverMovedGetsItsReport) {
   EXPECT_THAT(condense::read_file(root / "report.html"),
               HasSubstr("metrics.csv holds no loss: no training figure"));
 }
+
+TEST(ExternalRunMeasures, ALayerOfNanValuesIsSavedButNotMeasured) {
+  const fs::path root = scratch("nan");
+  condense::ExternalRun run(root, external_config(), false, "overwrite=True", true);
+  condense::ExternalTensor conv{
+      "conv1.weight", {2, 1, 1, 2}, {1, 2, 3, 4}, condense::NpyType::float64};
+  condense::ExternalTensor fc{"fc.weight", {2, 2}, {1, 0, 0, 1}, condense::NpyType::float64};
+  EXPECT_TRUE(run.snapshot(0, {conv, fc}).empty());
+  fc.values[1] = NAN;
+  fc.values[2] = INFINITY;
+  EXPECT_EQ(run.snapshot(1, {conv, fc}),
+            std::vector<std::string>{"fc: 2 of its 4 values are NaN or infinite"});
+  run.write_tables({}, {});
+  run.finish(condense::RunSummary{});
+  const auto rows = condense::read_analysis_csv(root / "analysis.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[2].step, 1);
+  EXPECT_EQ(rows[2].layer, "conv1");
+  EXPECT_TRUE(fs::exists(root / "snapshots" / "step_1" / "fc.weight.npy"));
+}

@@ -4,6 +4,7 @@ with RD against the first, so that heatmaps over the series and the report exist
 
 import pathlib
 import re
+import warnings
 
 import numpy as np
 
@@ -240,7 +241,9 @@ def import_checkpoints(files, out, *, steps=None, threshold=None, negligible=Non
                 if differences:
                     raise ValueError(f"{path}: its tensors differ from those of the first "
                                      f"checkpoint {files[0]}: " + "; ".join(differences))
-            run.snapshot(step, [(n, arrays[n], float32[n]) for n in kept])
+            for why in run.snapshot(step, [(n, arrays[n], float32[n]) for n in kept]):
+                warnings.warn(f"{path} (step {step}): {why}; the layer is not measured there",
+                              RuntimeWarning, stacklevel=2)
             done = step
             del arrays
     except BaseException as error:

@@ -238,7 +238,7 @@ class Tracker:
             if layer not in self._warned:
                 self._warned.add(layer)
                 warnings.warn(f"{self.run_dir}: step {step}: {why}; the layer is not measured "
-                              "while its values stay so", RuntimeWarning, stacklevel=3)
+                              "while they are", RuntimeWarning, stacklevel=3)
         self._last_snapshot = int(step)
         now = time.perf_counter()
         if now - self._last_tables >= _TABLE_INTERVAL:

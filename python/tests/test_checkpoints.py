@@ -166,7 +166,7 @@ def test_safetensors_files_npy_folders_and_checkpoint_dicts(checkpoints, tmp_pat
                           numpy_of[40]["conv1.weight"])
 
 
-def test_bad_checkpoints_are_refused_with_clear_errors(checkpoints, tmp_path):
+def test_bad_checkpoints_are_refused_with_clear_errors(checkpoints, tmp_path, run_condense):
     folder, saved = checkpoints
     first = folder / "ckpt_step0.pt"
     with pytest.raises(FileNotFoundError, match="missing.pt: no such file"):
@@ -202,6 +202,21 @@ def test_bad_checkpoints_are_refused_with_clear_errors(checkpoints, tmp_path):
     with pytest.raises(ValueError, match=r"no_tensors.pt: holds a dict without tensors \(keys: "
                                          r"epoch\)"):
         condense.import_checkpoints([tmp_path / "no_tensors.pt"], tmp_path / "f")
+    # NaN weights are saved but not measured, with a warning naming the file and the tensor.
+    diverged = {k: v.clone() for k, v in saved[40].items()}
+    diverged["fc1.weight"][0, 0] = float("nan")
+    torch.save(diverged, tmp_path / "diverged.pt")
+    with pytest.warns(RuntimeWarning, match=r"diverged.pt \(step 1\): fc1: 1 of its 16228 values are NaN"):
+        condense.import_checkpoints([first, tmp_path / "diverged.pt"], tmp_path / "nan",
+                                    report=False)
+    assert np.isnan(np.load(tmp_path / "nan/snapshots/step_1/fc1.weight.npy")[0, 0])
+    assert [r["layer"] for r in read_rows(tmp_path / "nan/analysis.csv")
+            if r["step"] == "1"] == ["conv1"]
+    written = (tmp_path / "nan/analysis.csv").read_bytes()
+    analyzed = run_condense("analyze", tmp_path / "nan")
+    assert "step 1: fc1: 1 of its 16228 values are NaN or infinite; the layer is not measured" \
+        in analyzed.stderr
+    assert (tmp_path / "nan/analysis.csv").read_bytes() == written
     with pytest.raises(ValueError, match="2 steps for 1 checkpoints"):
         condense.import_checkpoints([first], tmp_path / "g", steps=[0, 1])
     with pytest.raises(ValueError, match="step 3 is given to two checkpoints"):

@@ -447,3 +447,25 @@ def test_the_tracker_costs_little(tmp_path, fashion_mnist):
     # The time the loop spends inside the tracker, measured in the same run, is the part that does
     # not depend on the machine's load from one run to the next.
     assert min(inside) < 0.05
+
+
+def test_weights_turned_nan_are_saved_but_not_measured(tmp_path, run_condense):
+    model = TwoLayerCnn()
+    tracker = condense.Tracker(model, tmp_path / "nan", every=1)
+    tracker.step(0, loss=1.0)
+    with torch.no_grad():
+        model.fc1.weight[0, :3] = float("nan")
+    with pytest.warns(RuntimeWarning, match=r"step 1: fc1: 3 of its 5408 values are NaN or "
+                                            r"infinite; the layer is not measured"):
+        tracker.step(1, loss=float("nan"))
+    tracker.close("diverged", "the loss is nan at step 1", report=False)
+    rows = read_rows(tmp_path / "nan/analysis.csv")
+    assert [(r["step"], r["layer"]) for r in rows] == [("0", "conv1"), ("0", "fc1"),
+                                                      ("1", "conv1")]
+    assert np.isnan(np.load(tmp_path / "nan/snapshots/step_1/fc1.weight.npy")[0, 0])
+    assert read_rows(tmp_path / "nan/metrics.csv")[1]["train_loss"] == ""
+    summary = json.loads((tmp_path / "nan/summary.json").read_text())
+    assert summary["status"] == "diverged"
+    written = (tmp_path / "nan/analysis.csv").read_bytes()
+    run_condense("analyze", tmp_path / "nan", "--quiet")
+    assert (tmp_path / "nan/analysis.csv").read_bytes() == written

@@ -40,8 +40,11 @@ class CondensationRecorder {
 
   // Measures every layer at `step` and starts writing RUN/cosines/step_<step>/ (unless
   // save_cosines is false) and RUN/analysis.csv. Throws the IoError of the previous snapshot's
-  // writes, if any.
+  // writes, if any. A layer holding NaN or infinite values (weights trained elsewhere; condense's
+  // training stops before an update makes them so) is not measured: unmeasured() names it.
   void record(long step, const std::vector<LayerWeights>& layers);
+  // "<layer>: <why>" of the layers the last record() left out.
+  const std::vector<std::string>& unmeasured() const { return unmeasured_; }
   // Waits for the last writes; throws their IoError. Call once the last snapshot is recorded.
   void finish();
 
@@ -60,6 +63,7 @@ class CondensationRecorder {
   bool save_cosines_;
   bool warned_ = false;
   std::string note_;
+  std::vector<std::string> unmeasured_;
   double seconds_ = 0;
   long snapshots_ = 0;
   std::future<void> writes_;

@@ -96,9 +96,9 @@ std::vector<std::string> ExternalRun::snapshot(long step,
   // RD is measured against the first snapshot (step 0 of a tracked training), read back as
   // `condense analyze RUN` reads it.
   if (first) recorder_.read_initial(step);
-  std::vector<std::string> skipped, unmeasurable;
-  recorder_.record(step, group_layers(named, true, &skipped, &unmeasurable));
-  return unmeasurable;
+  std::vector<std::string> skipped;  // tensors of no conv or linear layer: not measured
+  recorder_.record(step, group_layers(named, true, &skipped));
+  return recorder_.unmeasured();
 }
 
 void ExternalRun::write_tables(const std::vector<MetricsRow>& rows,

@@ -40,8 +40,8 @@ class ExternalRun {
 
   // Saves `tensors` as RUN/snapshots/step_<step>/<name>.npy and measures their conv and linear
   // layers (RUN/analysis.csv and RUN/cosines/step_<step>/, written in the background). Steps must
-  // increase. A layer of NaN, infinite or only zero values is saved but not measured; the return
-  // value lists those ("<tensor>: <why>").
+  // increase. A layer holding NaN or infinite values is saved but not measured; the return value
+  // lists those ("<layer>: <why>").
   std::vector<std::string> snapshot(long step, const std::vector<ExternalTensor>& tensors);
 
   // Rewrites RUN/metrics.csv (`extra_columns` after the known ones) and RUN/snapshots/index.csv,
