@@ -34,5 +34,6 @@ py::object to_python(const nlohmann::json& value);
 void bind_measures(py::module_& m);
 void bind_runs(py::module_& m);
 void bind_theory(py::module_& m);
+void bind_tracking(py::module_& m);
 
 }  // namespace condense::python

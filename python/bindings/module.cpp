@@ -54,4 +54,5 @@ PYBIND11_MODULE(_core, m) {
   condense::python::bind_measures(m);
   condense::python::bind_runs(m);
   condense::python::bind_theory(m);
+  condense::python::bind_tracking(m);
 }

@@ -48,6 +48,10 @@ int run_train(const TrainOptions& options) {
     const RunDirectory run{root};
     if (!fs::exists(run.config()))
       fail_input("{} is not a run directory: {} is missing", root.string(), run.config().string());
+    const LoadedConfig own =
+        load_run_config_and_warnings(read_file(run.config()), run.config().string(), {});
+    if (own.config.external.given())
+      fail_input("{}", external_training_refusal(own.config.external, root.string()));
     // With a config file, the run continues with that file's settings (and --set), which the
     // resume rules then compare with the run's own; without one, the run's own with --set.
     loaded = options.config_path.empty()
@@ -60,6 +64,10 @@ int run_train(const TrainOptions& options) {
           "train needs a config file, e.g. condense train configs/quickstart.toml (condense "
           "config lists every key), or --resume RUN to continue a run");
     loaded = load_config_and_warnings(options.config_path, options.overrides);
+    if (loaded.config.external.given())
+      fail_input("{}", external_training_refusal(
+                           loaded.config.external,
+                           fmt::format("{} describes a run that", options.config_path)));
     root = !options.out.empty() ? fs::path(options.out)
                                 : fs::path("runs") / fs::path(options.config_path).stem();
   }

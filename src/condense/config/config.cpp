@@ -363,11 +363,15 @@ LoadedConfig load(const std::string& text, const std::string& origin,
                   const std::vector<std::string>& skip_tables = {},
                   const std::vector<ConfigAssignment>& assignments = {}, bool saved = false) {
   Settings settings;
-  if (!text.empty() || !origin.empty()) settings.merge_file(text, origin, skip_tables);
+  // [external] (a run trained outside condense) is read on its own, after the keys.
+  std::vector<std::string> skip = skip_tables;
+  skip.push_back("external");
+  if (!text.empty() || !origin.empty()) settings.merge_file(text, origin, skip);
   for (const auto& a : assignments) settings.assign(a.assignment, a.origin);
   for (const auto& o : overrides) settings.assign(o);
   LoadedConfig loaded;
   loaded.config = convert(settings);
+  config_detail::read_external(settings, loaded.config.external);
   loaded.warnings = config_detail::check_combinations(settings, loaded.config, !saved);
   loaded.changed = settings.changed_keys();
   const std::vector<std::string> errors = settings.errors();

@@ -4,6 +4,7 @@
 // are listed once, in keys.cpp; `condense config` and docs/config.md print that list.
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,25 @@
 
 namespace condense {
 
+// A run trained outside condense (the Python package's tracker and checkpoint import write these;
+// docs/run-directory.md): what trained it, as its config.toml's [external] table records it.
+// condense reads, measures and reports such a run but cannot train it.
+struct ExternalParameter {
+  std::string name;  // "layer1.0.conv1.weight"
+  std::vector<std::int64_t> shape;
+};
+struct ExternalTraining {
+  std::string trained_with;                            // "pytorch"; empty: condense trained the run
+  std::string version;                                 // of what trained it
+  std::string model_class, model;                      // the model's class and its text (repr)
+  std::vector<ExternalParameter> parameters;           // names and shapes, in the model's order
+  std::string optimizer_class;                         // "SGD", "Adam", ...
+  nlohmann::json optimizer = nlohmann::json::array();  // settings of each parameter group
+  std::string description;                             // free text
+
+  bool given() const { return !trained_with.empty(); }
+};
+
 struct RunConfig {
   std::uint64_t seed = 0;
   Dtype dtype = Dtype::float64;
@@ -26,7 +46,14 @@ struct RunConfig {
   InitConfig init;
   TrainConfig train;
   TrackConfig track;
+  // Set for a run trained outside condense: its config.toml has an [external] table and [track]
+  // settings only, and every other field keeps its default.
+  ExternalTraining external;
 };
+
+// What `condense train` says of such a run: "<what> was trained outside condense (PyTorch);
+// condense cannot train it; condense report, condense analyze and condense compare read it".
+std::string external_training_refusal(const ExternalTraining& external, const std::string& what);
 
 struct KeyDoc {
   std::string key;            // dotted: "train.lr"

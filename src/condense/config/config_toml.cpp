@@ -1,10 +1,11 @@
 // The resolved config written out as TOML: every key, enough to rerun exactly.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "condense/config/config.hpp"
 
@@ -86,6 +87,62 @@ std::string toml_text(const toml::table& table) {
   std::string out;
   append_table(out, table, "", 0);
   return out;
+}
+
+std::string quoted(const std::string& text) {
+  std::ostringstream out;  // TOML's basic string, with its escapes (\n, \", \\, \uXXXX)
+  out << toml::value<std::string>(text);
+  return out.str();
+}
+
+// A key bare when TOML allows it (lr, weight_decay), else quoted.
+std::string key_text(const std::string& key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return bare ? key : quoted(key);
+}
+
+// An optimizer setting (a number, a boolean, a string or an array of them) as TOML.
+std::string setting_text(const nlohmann::json& value) {
+  if (value.is_array()) {
+    std::vector<std::string> items;
+    for (const auto& item : value) items.push_back(setting_text(item));
+    return items.empty() ? "[]" : fmt::format("[ {} ]", fmt::join(items, ", "));
+  }
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_number_integer()) return fmt::format("{}", value.get<std::int64_t>());
+  if (value.is_number()) return float_text(value.get<double>());
+  return quoted(value.is_string() ? value.get<std::string>() : value.dump());
+}
+
+// The config of a run trained outside condense: [external], then [track].
+std::string external_toml(const ExternalTraining& e, const toml::table& track) {
+  std::string out =
+      "# a run trained outside condense: condense reads, measures and reports it, and cannot "
+      "train it\n\n[external]\n";
+  out += "trained_with = " + quoted(e.trained_with) + "\n";
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"version", &e.version},
+      {"model_class", &e.model_class},
+      {"model", &e.model},
+      {"optimizer_class", &e.optimizer_class},
+      {"description", &e.description}};
+  for (const auto& [key, value] : texts)
+    if (!value->empty()) out += fmt::format("{} = {}\n", key, quoted(*value));
+  if (!e.parameters.empty()) {
+    out += "parameters = [\n";
+    for (const auto& p : e.parameters)
+      out += fmt::format("    {{ name = {}, shape = {} }},\n", quoted(p.name),
+                         p.shape.empty() ? "[]" : fmt::format("[ {} ]", fmt::join(p.shape, ", ")));
+    out += "]\n";
+  }
+  for (const auto& group : e.optimizer) {
+    out += "\n[[external.optimizer]]\n";
+    for (const auto& [key, value] : group.items())
+      out += fmt::format("{} = {}\n", key_text(key), setting_text(value));
+  }
+  return out + "\n[track]\n" + toml_text(track);
 }
 
 }  // namespace
@@ -176,6 +233,7 @@ std::string to_toml(const RunConfig& c) {
       {"evaluate_at_snapshots", c.track.evaluate_at_snapshots},
       {"save_cosines", c.track.save_cosines},
   };
+  if (c.external.given()) return external_toml(c.external, track);
   toml::table root{{"seed", std::int64_t(c.seed)},
                    {"dtype", dtype_name(c.dtype)},
                    {"threads", c.threads},

@@ -157,6 +157,7 @@ void Settings::merge_file(const std::string& text, const std::string& file,
                e.description());
   }
   const Document& kept = keep(std::move(document));
+  file_table_ = &kept.table;
   merge_table(kept.table, "", kept, file, skip);
 }
 

@@ -28,6 +28,11 @@ class Settings {
   // A "key=value" assignment; `origin` names it in messages (empty: "--set <assignment>").
   void assign(const std::string& assignment, const std::string& origin = "");
 
+  // The merged file as parsed (nullptr before merge_file): for the tables other readers take,
+  // such as [external].
+  const toml::table* file_table() const { return file_table_; }
+  const std::string& file_name() const { return file_; }
+
   const toml::node* find(const std::string& key) const;
   // "<file>:<line>", "--set key=value", ... or "default".
   std::string where(const std::string& key) const;
@@ -106,7 +111,8 @@ class Settings {
 
   std::vector<std::unique_ptr<Document>> documents_;  // owned; values point into them
   std::map<std::string, Value> defaults_, values_;
-  std::string file_;                             // the merged file, to order its errors by line
+  std::string file_;  // the merged file, to order its errors by line
+  const toml::table* file_table_ = nullptr;
   std::vector<std::string> assignment_origins_;  // to order their errors as given
   std::vector<Problem> errors_;
   std::vector<std::string> failed_;  // keys with an error
@@ -118,6 +124,11 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
 
 // What a warning says between the key and why: "<where>: <key> has no effect: <why>".
 inline constexpr const char* kNoEffect = " has no effect: ";
+
+// Reads the [external] table of the merged file (external.cpp; docs/config.md) into `external`,
+// recording every mistake in `settings`; with an [external] table, a key the file sets outside
+// [track] is a mistake too.
+void read_external(Settings& settings, ExternalTraining& external);
 
 // The checks that combine keys after conversion (applicability.cpp). Errors go to `settings`;
 // the keys set that have no effect on this run are returned as warnings, those of the file only

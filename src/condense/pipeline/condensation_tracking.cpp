@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,21 @@
 namespace condense {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Why a layer's values cannot be measured, or "": cosines and clusters of NaN or infinite values
+// mean nothing.
+std::string unmeasurable(const LayerWeights& layer) {
+  std::size_t bad = 0;
+  for (const auto* values : {&layer.weight, &layer.bias})
+    for (double v : *values) bad += std::isfinite(v) ? 0 : 1;
+  if (bad == 0) return {};
+  return fmt::format("{} of its {} values are NaN or infinite", bad,
+                     layer.weight.size() + layer.bias.size());
+}
+
+}  // namespace
 
 MeasureOptions measure_options(const TrackConfig& track) {
   MeasureOptions options;
@@ -51,12 +67,14 @@ void CondensationRecorder::load_direction() {
   analysis_.set_direction(std::move(direction));
 }
 
-void CondensationRecorder::read_initial() {
-  const fs::path step0 = run_.snapshot(0);
-  if (fs::exists(step0))
-    analysis_.set_initial(group_layers(read_npy_weights(step0, false).tensors, false, nullptr));
+void CondensationRecorder::read_initial(long first) {
+  fs::path initial = run_.snapshot(0);
+  if (!fs::exists(initial)) initial = run_.snapshot(first);
+  if (fs::exists(initial))
+    analysis_.set_initial(group_layers(read_npy_weights(initial, false).tensors, false, nullptr));
   else if (!quiet_)
-    fmt::print(stderr, "condense: warning: {} is missing; rd stays empty\n", step0.string());
+    fmt::print(stderr, "condense: warning: {} is missing; rd stays empty\n",
+               run_.snapshot(0).string());
 }
 
 void CondensationRecorder::resume_from(long start) {
@@ -79,7 +97,20 @@ void CondensationRecorder::record(long step, const std::vector<LayerWeights>& la
   finish();
   const auto started = std::chrono::steady_clock::now();
   if (snapshots_ == 0) load_direction();  // written by the theory before training, if at all
-  std::vector<LayerMeasures> measures = analysis_.measure(step, layers);
+  unmeasured_.clear();
+  std::vector<LayerWeights> measurable;
+  for (const LayerWeights& layer : layers) {
+    if (const std::string why = unmeasurable(layer); !why.empty()) {
+      unmeasured_.push_back(fmt::format("{}: {}", layer.layer, why));
+      if (!quiet_)
+        fmt::print(stderr, "condense: warning: step {}: {}; the layer is not measured\n", step,
+                   unmeasured_.back());
+      continue;
+    }
+    measurable.push_back(layer);
+  }
+  std::vector<LayerMeasures> measures =
+      analysis_.measure(step, unmeasured_.empty() ? layers : measurable);
   note_ = progress_summary(measures);
   if (!analysis_.direction_note().empty() && !warned_ && !quiet_) {
     fmt::print(stderr, "condense: warning: {} not used for alignment: {}\n", run_.v1().string(),

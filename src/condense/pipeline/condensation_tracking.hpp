@@ -28,8 +28,9 @@ class CondensationRecorder {
   CondensationRecorder(RunDirectory run, const MeasureOptions& options, bool quiet,
                        bool save_cosines = true);
 
-  // Reads the step-0 weights, for RD, from RUN/snapshots/step_0.
-  void read_initial();
+  // Reads the initial weights, for RD, from RUN/snapshots/step_0, or without that folder from
+  // RUN/snapshots/step_<first>: the first snapshot of a series of checkpoints that has no step 0.
+  void read_initial(long first = 0);
   // A resumed run: keeps the rows of RUN/analysis.csv before `start` and reads the step-0 weights.
   void resume_from(long start);
 
@@ -39,8 +40,11 @@ class CondensationRecorder {
 
   // Measures every layer at `step` and starts writing RUN/cosines/step_<step>/ (unless
   // save_cosines is false) and RUN/analysis.csv. Throws the IoError of the previous snapshot's
-  // writes, if any.
+  // writes, if any. A layer holding NaN or infinite values (weights trained elsewhere; condense's
+  // training stops before an update makes them so) is not measured: unmeasured() names it.
   void record(long step, const std::vector<LayerWeights>& layers);
+  // "<layer>: <why>" of the layers the last record() left out.
+  const std::vector<std::string>& unmeasured() const { return unmeasured_; }
   // Waits for the last writes; throws their IoError. Call once the last snapshot is recorded.
   void finish();
 
@@ -59,6 +63,7 @@ class CondensationRecorder {
   bool save_cosines_;
   bool warned_ = false;
   std::string note_;
+  std::vector<std::string> unmeasured_;
   double seconds_ = 0;
   long snapshots_ = 0;
   std::future<void> writes_;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "condense/analysis/weight_tensors.hpp"
 #include "condense/config/config.hpp"
 #include "condense/core/atomic_file.hpp"
@@ -15,6 +17,26 @@
 namespace condense {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A snapshot folder holds no order, and its files are read in natural order. A run trained outside
+// condense lists its parameters in the model's order in config.toml ([external]): the layers are
+// measured in that order, as the tracker measured them (names not listed follow).
+void in_model_order(std::vector<NamedTensor>& tensors, const ExternalTraining& external) {
+  if (external.parameters.empty()) return;
+  auto position = [&](const NamedTensor& tensor) {
+    const auto& listed = external.parameters;
+    const auto it = std::find_if(listed.begin(), listed.end(),
+                                 [&](const ExternalParameter& p) { return p.name == tensor.name; });
+    return std::size_t(it - listed.begin());
+  };
+  std::stable_sort(tensors.begin(), tensors.end(), [&](const NamedTensor& a, const NamedTensor& b) {
+    return position(a) < position(b);
+  });
+}
+
+}  // namespace
 
 MeasureOptions resolve_measure_options(const MeasureOverrides& overrides, MeasureOptions defaults) {
   if (overrides.threshold) defaults.threshold = *overrides.threshold;
@@ -40,13 +62,16 @@ Reanalysis reanalyze_run(const fs::path& root, const MeasureOverrides& overrides
   const std::vector<SnapshotEntry> snapshots = read_snapshot_index(run.snapshots());
 
   CondensationRecorder recorder(run, result.options, quiet);
-  // RD is measured against step 0 even when the index starts later.
-  recorder.read_initial();
+  // RD is measured against step 0 even when the index starts later; a series of checkpoints
+  // without step 0 against its first.
+  recorder.read_initial(snapshots.empty() ? 0 : snapshots.front().step);
   for (const auto& [step, directory] : snapshots) {
     if (!fs::is_directory(directory, error))
       fail_input("{} is listed in {} but missing", directory.string(),
                  run.snapshot_index().string());
-    recorder.record(step, group_layers(read_npy_weights(directory, false).tensors, false, nullptr));
+    std::vector<NamedTensor> tensors = read_npy_weights(directory, false).tensors;
+    in_model_order(tensors, config.external);
+    recorder.record(step, group_layers(tensors, false, nullptr));
   }
   recorder.finish();
   result.snapshots = snapshots.size();

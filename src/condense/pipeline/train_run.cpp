@@ -68,8 +68,9 @@ void check_loss_and_targets(const RunConfig& config) {
         "not \"class\" (class indices go with cross-entropy)");
 }
 
-// The build and the machine, for summary.json.
-RunProvenance provenance() {
+}  // namespace
+
+RunProvenance run_provenance() {
   RunProvenance p;
   p.condense_version = CONDENSE_VERSION;
   p.compiler = CONDENSE_COMPILER;
@@ -83,55 +84,30 @@ RunProvenance provenance() {
   return p;
 }
 
+namespace {
+
 // Checks, before anything is loaded or written, that request.root can take the run: a new
 // directory, an empty one, or with --overwrite a run directory condense made; when resuming, a run
 // directory with a checkpoint.
 void check_directory(const TrainRequest& request) {
-  const fs::path& root = request.root;
-  const RunDirectory run{root};
+  const RunDirectory run{request.root};
   std::error_code error;
-  const auto status = fs::symlink_status(root, error);
   if (request.resume) {
     if (!fs::exists(run.config(), error))
-      fail_input("{} is not a run directory: {} is missing", root.string(), run.config().string());
+      fail_input("{} is not a run directory: {} is missing", request.root.string(),
+                 run.config().string());
     return;
   }
-  if (!fs::exists(status)) return;
-  if (fs::is_symlink(status) && request.overwrite)
-    fail_input(
-        "{} is a symbolic link; --overwrite replaces only a directory: give the directory "
-        "it points to ({})",
-        root.string(), fs::read_symlink(root, error).string());
-  if (!fs::is_directory(root, error))
-    fail_input("{} exists and is not a directory; give a new or empty directory for the run",
-               root.string());
-  if (fs::is_empty(root, error)) return;
-  if (!request.overwrite)
-    fail_input("{} already exists; use --resume {} to continue it or --overwrite to replace it",
-               root.string(), root.string());
-  if (!is_run_directory(run))
-    fail_input(
-        "{} exists and is not a condense run directory (no {} marker, no config.toml with "
-        "summary.json or snapshots/index.csv); refusing to overwrite it",
-        root.string(), run.marker().filename().string());
+  check_new_run_directory(request.root, request.overwrite, "--overwrite",
+                          fmt::format("use --resume {} to continue it or --overwrite to replace it",
+                                      request.root.string()));
 }
 
 // Makes the run directory (replacing the one check_directory allowed to be replaced) and marks it
 // as condense's at once; a resumed run keeps its own.
 RunDirectory prepare_directory(const TrainRequest& request) {
-  const fs::path& root = request.root;
-  RunDirectory run{root};
-  if (request.resume) return run;
-  std::error_code error;
-  if (fs::exists(root, error) && !fs::is_empty(root, error)) {
-    fs::remove_all(root, error);
-    if (error) fail_io("cannot remove {}: {}", root.string(), error.message());
-  }
-  make_directories(root);
-  // The marker also checks that the folder is writable before anything long starts.
-  write_file_atomic(run.marker(), "a condense run directory (docs/run-directory.md)\n");
-  make_directories(run.snapshots());
-  return run;
+  if (request.resume) return RunDirectory{request.root};
+  return make_new_run_directory(request.root);
 }
 
 // What the run would be and take (condense train --dry-run).
@@ -220,7 +196,7 @@ RunStatus train_typed(const RunConfig& config, const std::string& resolved, cons
   summary.status = outcome.status;
   summary.message = outcome.message;
   summary.config_hash = fmt::format("{:016x}", fnv1a(resolved));
-  summary.provenance = provenance();
+  summary.provenance = run_provenance();
   summary.dtype = dtype_name(config.dtype);
   summary.steps = outcome.steps_done;
   summary.total_steps = total_steps(config.train, data.train.size);
@@ -263,6 +239,7 @@ RunStatus train_typed(const RunConfig& config, const std::string& resolved, cons
                  outcome.message, run.root.string());
       break;
     case RunStatus::diverged:
+    case RunStatus::failed:
       fmt::print(stderr, "condense: error: {}; the run directory {} keeps everything up to it\n",
                  outcome.message, run.root.string());
       break;
@@ -274,6 +251,8 @@ RunStatus train_typed(const RunConfig& config, const std::string& resolved, cons
 
 RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
   const auto wall_start = std::chrono::steady_clock::now();
+  if (config.external.given())
+    fail_input("{}", external_training_refusal(config.external, "the config describes a run that"));
   check_loss_and_targets(config);
   const ThreadCountScope thread_scope(config.threads);
   const std::string resolved = to_toml(config);
@@ -282,6 +261,8 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
   const RunDirectory existing{request.root};
   if (request.resume) {
     saved = load_config_text(read_file(existing.config()), existing.config().string(), {});
+    if (saved.external.given())
+      fail_input("{}", external_training_refusal(saved.external, request.root.string()));
     check_resume_settings(saved, config, request.root.string());
   }
 
@@ -321,6 +302,43 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
              : train_typed<double>(config, resolved, run, request, data, spec, wall_start);
 }
 
+void check_new_run_directory(const fs::path& root, bool overwrite, const std::string& option,
+                             const std::string& exists_advice) {
+  const RunDirectory run{root};
+  std::error_code error;
+  const auto status = fs::symlink_status(root, error);
+  if (!fs::exists(status)) return;
+  if (fs::is_symlink(status) && overwrite)
+    fail_input(
+        "{} is a symbolic link; {} replaces only a directory: give the directory it points to "
+        "({})",
+        root.string(), option, fs::read_symlink(root, error).string());
+  if (!fs::is_directory(root, error))
+    fail_input("{} exists and is not a directory; give a new or empty directory for the run",
+               root.string());
+  if (fs::is_empty(root, error)) return;
+  if (!overwrite) fail_input("{} already exists; {}", root.string(), exists_advice);
+  if (!is_run_directory(run))
+    fail_input(
+        "{} exists and is not a condense run directory (no {} marker, no config.toml with "
+        "summary.json or snapshots/index.csv); refusing to overwrite it",
+        root.string(), run.marker().filename().string());
+}
+
+RunDirectory make_new_run_directory(const fs::path& root) {
+  RunDirectory run{root};
+  std::error_code error;
+  if (fs::exists(root, error) && !fs::is_empty(root, error)) {
+    fs::remove_all(root, error);
+    if (error) fail_io("cannot remove {}: {}", root.string(), error.message());
+  }
+  make_directories(root);
+  // The marker also checks that the folder is writable before anything long starts.
+  write_file_atomic(run.marker(), "a condense run directory (docs/run-directory.md)\n");
+  make_directories(run.snapshots());
+  return run;
+}
+
 int exit_code_of(RunStatus status) {
   switch (status) {
     case RunStatus::completed:
@@ -328,6 +346,7 @@ int exit_code_of(RunStatus status) {
     case RunStatus::interrupted:
       return kExitInterrupted;
     case RunStatus::diverged:
+    case RunStatus::failed:
       return kExitDiverged;
   }
   return kExitInternal;

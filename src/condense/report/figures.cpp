@@ -77,17 +77,25 @@ std::vector<std::string> curve_layers(const RunData& run) {
 }
 
 std::optional<DrawnFigure> draw_training(const RunData& run, const fs::path& figures,
-                                         const FigureOptions& options) {
+                                         const FigureOptions& options,
+                                         std::vector<std::string>& notes) {
   if (run.metrics.empty()) return std::nullopt;
   std::string train = "step,train_loss,train_acc\n", test = "step,test_loss,test_acc\n";
-  bool has_acc = false, has_test = false;
+  bool has_acc = false, has_test = false, has_train = false;
   for (const auto& m : run.metrics) {
     train += fmt::format("{},{},{}\n", m.step, csv_number(m.train_loss), csv_number(m.train_acc));
     if (std::isfinite(m.test_loss)) {
       test += fmt::format("{},{},{}\n", m.step, csv_number(m.test_loss), csv_number(m.test_acc));
       has_test = true;
     }
+    has_train = has_train || std::isfinite(m.train_loss);
     has_acc = has_acc || std::isfinite(m.train_acc);
+  }
+  // A run trained elsewhere may record no loss at all (the tracker was given none): nothing to
+  // draw, and gnuplot would fail on an empty plot.
+  if (!has_train && !has_test) {
+    notes.push_back("metrics.csv holds no loss: no training figure");
+    return std::nullopt;
   }
   write_file_atomic(figures / "data" / "train.csv", train);
   write_file_atomic(figures / "data" / "test.csv", test);
@@ -98,12 +106,13 @@ std::optional<DrawnFigure> draw_training(const RunData& run, const fs::path& fig
                   has_acc ? 2 : 1) +
       "set title 'training loss'\nset logscale y\nset format y '10^{%T}'\n"
       "set key top right font ',7'\n";
-  body += fmt::format("plot 'data/train.csv' using {x}:2 with lines lt 1 title 'train'",
-                      fmt::arg("x", x));
+  std::vector<std::string> losses;
+  if (has_train)
+    losses.push_back(fmt::format("'data/train.csv' using {}:2 with lines lt 1 title 'train'", x));
   if (has_test)
-    body += fmt::format(", 'data/test.csv' using {x}:2 with linespoints lt 2 title 'test'",
-                        fmt::arg("x", x));
-  body += "\n";
+    losses.push_back(
+        fmt::format("'data/test.csv' using {}:2 with linespoints lt 2 title 'test'", x));
+  body += fmt::format("plot {}\n", fmt::join(losses, ", "));
   if (has_acc) {
     body +=
         "unset logscale y\nset format y '%g'\nset title 'accuracy'\nset yrange [0:1]\n"
@@ -128,6 +137,10 @@ std::optional<DrawnFigure> draw_condensation(const RunData& run, const fs::path&
   if (layers.empty()) return std::nullopt;
   std::string plots[4];
   const std::string x = step_column(options);
+  // RD is drawn on a log axis, which takes only RD > 0; weights that never moved (frozen layers
+  // of a run trained elsewhere) have none, and a plot without a point fails.
+  const bool moved = std::any_of(run.analysis.begin(), run.analysis.end(),
+                                 [](const AnalysisRow& r) { return r.rd > 0; });
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const std::string file = gnuplot_quote(write_layer_table(run, layers[i], figures).string());
     const std::string sep = i == 0 ? "plot " : ", ";
@@ -139,8 +152,8 @@ std::optional<DrawnFigure> draw_condensation(const RunData& run, const fs::path&
         fmt::format("{}{} using {}:4 with linespoints lt {} title {}", sep, file, x, lt, title);
     plots[2] +=
         fmt::format("{}{} using {}:6 with linespoints lt {} title {}", sep, file, x, lt, title);
-    plots[3] += fmt::format("{}{} using {}:($8 > 0 ? $8 : NaN) with linespoints lt {} title {}",
-                            sep, file, x, lt, title);
+    plots[3] += fmt::format("{}{} using {}:{} with linespoints lt {} title {}", sep, file, x,
+                            moved ? "($8 > 0 ? $8 : NaN)" : "8", lt, title);
   }
   std::string body = "set datafile separator comma\n" + x_axis(options) +
                      "set multiplot layout 2,2 margins 0.08,0.98,0.12,0.92 spacing 0.09,0.15\n"
@@ -151,10 +164,9 @@ std::optional<DrawnFigure> draw_condensation(const RunData& run, const fs::path&
   body += "set title 'lines (|cos| > threshold)'\nset yrange [0:*]\nset key bottom left\n" +
           plots[1] + "\n";
   body += x_axis(options) + "set title 'effective rank'\nset yrange [0:*]\n" + plots[2] + "\n";
-  body +=
-      "set title 'relative distance RD'\nset logscale y\n"
-      "set format y '10^{%T}'\nset yrange [*:*]\nset key bottom right\n" +
-      plots[3] + "\nunset multiplot\n";
+  body += std::string("set title 'relative distance RD'\n") +
+          (moved ? "set logscale y\nset format y '10^{%T}'\n" : "") +
+          "set yrange [*:*]\nset key bottom right\n" + plots[3] + "\nunset multiplot\n";
   render_figure(figures, {"condensation", "Condensation measures over training", 7, 4.6, body},
                 options.pdf);
   return DrawnFigure{"condensation", "Condensation over training",
@@ -284,10 +296,15 @@ struct KernelMosaic {
   }
 };
 
-// The first conv layer, or "" when the model has none.
+// The first layer whose weight is a conv weight (4-D) in the last snapshot, or "" when the model
+// has none. Names say nothing: a ResNet's conv layers are "layer1.0.conv1" and "downsample.0".
 std::string first_conv_layer(const RunData& run) {
-  for (const auto& l : run.layers)
-    if (l.rfind("conv", 0) == 0) return l;
+  const std::vector<long> steps = snapshot_steps(run);
+  if (steps.empty()) return {};
+  for (const auto& layer : run.layers)
+    if (const auto weight = load_snapshot_parameter(run, steps.back(), layer + ".weight");
+        weight && weight->first.size() == 4)
+      return layer;
   return {};
 }
 
@@ -472,7 +489,7 @@ std::vector<DrawnFigure> draw_run_figures(const RunData& run, const fs::path& fi
     for (const auto& layer : run.layers)
       attempt("heatmap", [&] { return draw_heatmaps(run, layer, figures, steps, options, notes); });
   }
-  attempt("training", [&] { return draw_training(run, figures, options); });
+  attempt("training", [&] { return draw_training(run, figures, options, notes); });
   attempt("condensation", [&] { return draw_condensation(run, figures, options); });
   attempt("alignment", [&] { return draw_alignment(run, figures, options, notes); });
   if (!steps.empty())

@@ -89,6 +89,8 @@ std::string summary_table(const RunData& run) {
   if (run.prediction && run.prediction->contains("model") &&
       (*run.prediction)["model"].contains("description"))
     row("model", escape((*run.prediction)["model"]["description"].get<std::string>()));
+  else if (run.summary && !run.summary->model.empty())  // a run trained elsewhere says what it is
+    row("model", "<pre>" + escape(run.summary->model) + "</pre>");
   if (!run.metrics.empty()) {
     const MetricsRow& last = run.metrics.back();
     row("final (step " + std::to_string(last.step) + ")",

@@ -1,6 +1,12 @@
 #include "condense/rundir/metrics.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "condense/core/error.hpp"
 
 namespace condense {
 
@@ -13,12 +19,32 @@ std::string field(double value) { return std::isnan(value) ? "" : fmt::format("{
 
 }  // namespace
 
-std::string metrics_csv(const std::vector<MetricsRow>& rows) {
-  std::string text = "step,epoch,time_s,lr,train_loss,train_acc,test_loss,test_acc\n";
-  for (const auto& r : rows)
-    text += fmt::format("{},{},{:.4f},{},{},{},{},{}\n", r.step, r.epoch, r.time_s, r.lr,
-                        field(r.train_loss), field(r.train_acc), field(r.test_loss),
-                        field(r.test_acc));
+std::string metrics_csv(const std::vector<MetricsRow>& rows,
+                        const std::vector<std::string>& extra_columns) {
+  for (const std::string& name : extra_columns)
+    if (name.empty() || name.find_first_of(",\"\r\n") != std::string::npos ||
+        std::find(std::begin(kColumns), std::end(kColumns), name) != std::end(kColumns) ||
+        std::count(extra_columns.begin(), extra_columns.end(), name) > 1)
+      fail_input(
+          "metrics.csv: \"{}\" cannot name an extra column: expected a name other than "
+          "{} and the other extra columns, without commas, quotes or line breaks",
+          name, fmt::join(kColumns, ", "));
+  std::string text = "step,epoch,time_s,lr,train_loss,train_acc,test_loss,test_acc";
+  for (const std::string& name : extra_columns) {
+    text += ',';
+    text += name;
+  }
+  text += '\n';
+  for (const auto& r : rows) {
+    text +=
+        fmt::format("{},{},{:.4f},{},{},{},{},{}", r.step, field(r.epoch), r.time_s, field(r.lr),
+                    field(r.train_loss), field(r.train_acc), field(r.test_loss), field(r.test_acc));
+    for (std::size_t i = 0; i < extra_columns.size(); ++i) {
+      text += ',';
+      if (i < r.extra.size()) text += field(r.extra[i]);
+    }
+    text += '\n';
+  }
   return text;
 }
 
@@ -39,11 +65,12 @@ std::vector<MetricsRow> read_metrics(const std::filesystem::path& path, CsvDamag
     for (std::size_t i = 1; i < std::size(kColumns); ++i) {
       const std::string& text = table.rows[r][columns[i]];
       const double value = table.number(r, columns[i]);
-      // Only an empty field means "not measured"; epoch, time and learning rate always are.
+      // Only an empty field means "not measured"; the time always is. Epoch and learning rate
+      // are empty only in a run trained outside condense that did not give them.
       if (!text.empty() && !std::isfinite(value))
         fail_input("{}: column {} is {}, expected a finite number", table.where(r), kColumns[i],
                    text);
-      if (text.empty() && i <= 3) fail_input("{}: column {} is empty", table.where(r), kColumns[i]);
+      if (text.empty() && i == 2) fail_input("{}: column {} is empty", table.where(r), kColumns[i]);
       *values[i - 1] = value;
     }
     rows.push_back(row);

@@ -19,6 +19,8 @@ const char* status_name(RunStatus status) {
       return "interrupted";
     case RunStatus::diverged:
       return "diverged";
+    case RunStatus::failed:
+      return "failed";
   }
   return "completed";
 }
@@ -47,6 +49,7 @@ void write_summary(const std::filesystem::path& path, const RunSummary& s) {
   j["wall_seconds"] = s.wall_seconds;
   j["parameters"] = optional(s.parameters);
   j["data"] = s.data;
+  if (!s.model.empty()) j["model"] = s.model;
   j["final"] = {{"step", s.final.step},
                 {"train_loss", metric(s.final.train_loss)},
                 {"train_acc", metric(s.final.train_acc)},
@@ -63,12 +66,13 @@ RunSummary read_summary(const std::filesystem::path& path) {
   const std::optional<std::string> status = json_string(summary.json, "status", origin);
   if (!status) fail_input("{}: no \"status\"", origin);
   bool known = false;
-  for (RunStatus s : {RunStatus::completed, RunStatus::interrupted, RunStatus::diverged})
+  for (RunStatus s :
+       {RunStatus::completed, RunStatus::interrupted, RunStatus::diverged, RunStatus::failed})
     if (*status == status_name(s)) summary.status = s, known = true;
   if (!known)
     fail_input(
-        "{}: \"status\" is \"{}\", expected \"completed\", \"interrupted\" or "
-        "\"diverged\"",
+        "{}: \"status\" is \"{}\", expected \"completed\", \"interrupted\", \"diverged\" "
+        "or \"failed\"",
         origin, status->substr(0, 80));
   summary.message = json_string(summary.json, "message", origin).value_or("");
   summary.steps = json_integer(summary.json, "steps", origin);
@@ -77,6 +81,7 @@ RunSummary read_summary(const std::filesystem::path& path) {
   summary.training_seconds = json_number(summary.json, "training_seconds", origin);
   summary.data = json_string(summary.json, "data", origin).value_or("");
   summary.dtype = json_string(summary.json, "dtype", origin).value_or("");
+  summary.model = json_string(summary.json, "model", origin).value_or("");
   return summary;
 }
 

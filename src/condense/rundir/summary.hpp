@@ -9,9 +9,11 @@
 
 namespace condense {
 
-enum class RunStatus { completed, interrupted, diverged };
+// failed: a run trained outside condense whose training stopped on an error (the message says
+// which); condense's own training ends completed, interrupted or diverged.
+enum class RunStatus { completed, interrupted, diverged, failed };
 
-const char* status_name(RunStatus status);  // "completed", "interrupted", "diverged"
+const char* status_name(RunStatus status);  // "completed", "interrupted", "diverged", "failed"
 
 // The final metrics (NaN where not measured: null in the file).
 struct FinalMetrics {
@@ -34,6 +36,8 @@ struct RunSummary {
   std::optional<long> steps, total_steps, parameters;
   std::optional<double> training_seconds;
   std::string data, dtype;
+  std::string
+      model;  // what the model is, when no prediction describes it (a run trained elsewhere)
   // Written by training; read back into `json` only.
   std::string config_hash;
   RunProvenance provenance;
@@ -45,7 +49,7 @@ struct RunSummary {
 // Writes RUN/summary.json (atomically).
 void write_summary(const std::filesystem::path& path, const RunSummary& summary);
 
-// Reads summary.json. A file that is not a JSON object, a status other than the three, or a field
+// Reads summary.json. A file that is not a JSON object, a status other than the four, or a field
 // of the wrong type is an InputError naming the file and the field.
 RunSummary read_summary(const std::filesystem::path& path);
 
