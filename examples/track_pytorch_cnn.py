@@ -6,28 +6,18 @@
 
 8 kernels 3×3 (no bias), tanh, a linear readout over every position, from weights of standard
 deviation 1e-6, full-batch gradient descent (torch.optim.SGD) on the first 300 Fashion-MNIST
-images with ±1 targets (+1 for classes 0-4). The kernels condense onto one line (±v₁) within
-about 100 steps: open RUN/report.html, or run `condense report RUN`, `condense analyze RUN`."""
+images with ±1 targets (+1 for classes 0-4). Given the data, the tracker makes the theory's
+prediction (v₁, t_align, t_lin) first; the kernels condense onto one line, ±v₁, within about 100
+steps, before the predicted end of the linear stage: open RUN/report.html, or run
+`condense report RUN`, `condense analyze RUN`."""
 
 import argparse
-import gzip
-import pathlib
 
 import numpy as np
 import torch
 
 import condense
-
-
-def read_idx(path):
-    """An IDX file of unsigned bytes (gzip-compressed), as numpy reads it."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[:3] != b"\0\0\x08":
-        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+from fashion_mnist import FOLDER, training_set
 
 
 class TwoLayerCnn(torch.nn.Module):
@@ -43,7 +33,7 @@ class TwoLayerCnn(torch.nn.Module):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="runs/pytorch_cnn", help="the run directory")
-    parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
+    parser.add_argument("--data", default=str(FOLDER),
                         help="folder of the Fashion-MNIST IDX files")
     parser.add_argument("--images", type=int, default=300, help="training images")
     parser.add_argument("--steps", type=int, default=300, help="optimizer steps")
@@ -52,10 +42,8 @@ def main():
     parser.add_argument("--overwrite", action="store_true", help="replace the run directory")
     args = parser.parse_args()
 
-    data = pathlib.Path(args.data)
-    images = read_idx(data / "train-images-idx3-ubyte.gz")[:args.images].astype(np.float32)
-    labels = read_idx(data / "train-labels-idx1-ubyte.gz")[:args.images]
-    x = torch.from_numpy((images - images.mean()) / images.std())[:, None]
+    images, labels = training_set(args.images, args.data)
+    x = torch.from_numpy(images)
     y = torch.from_numpy(np.where(labels < 5, 1.0, -1.0).astype(np.float32))[:, None]
 
     torch.manual_seed(0)
@@ -68,7 +56,9 @@ def main():
     description = (f"first {args.images} Fashion-MNIST training images, standardized, ±1 "
                    f"targets (+1 for classes 0-4); MSE (1/2n)Σ|f−y|²; init std {args.std:g}")
     with condense.Tracker(model, args.out, total_steps=args.steps, optimizer=optimizer,
-                          description=description, overwrite=args.overwrite) as tracker:
+                          description=description, overwrite=args.overwrite,
+                          data=(x, y), activation="tanh", loss="mse") as tracker:
+        print(tracker.prediction)
         for step in range(args.steps):
             output = model(x)
             loss = 0.5 * ((output - y) ** 2).mean()

@@ -135,13 +135,13 @@ PythonTargets float_targets(const DoubleArray& targets, std::int64_t samples) {
 }
 
 // predict(inputs, family, labels, targets, target, positive_classes, outputs, kernels, kernel,
-//         stride, padding, bias, activation, loss, first_init, readout_init, optimizer, lr,
+//         stride, padding, bias, readout_bias, activation, loss, first_init, readout_init, optimizer, lr,
 //         momentum, batch_size, weight_decay, description)
 Prediction predict_arrays(const DoubleArray& inputs, const std::string& family,
                           const py::object& labels, const py::object& targets,
                           const std::string& target, const std::vector<int>& positive_classes,
                           int outputs, int kernels, int kernel, int stride, int padding, bool bias,
-                          const std::string& activation, const std::string& loss,
+                          bool readout_bias, const std::string& activation, const std::string& loss,
                           const py::tuple& first_init, const py::tuple& readout_init,
                           const std::string& optimizer, const py::object& lr, double momentum,
                           int batch_size, double weight_decay, const std::string& description) {
@@ -174,6 +174,7 @@ Prediction predict_arrays(const DoubleArray& inputs, const std::string& family,
     model.conv = {ConvSpec{kernels, kernel, stride, padding, Pooling::none}};
   model.activations = {parse_activation(activation)};
   model.bias = bias;
+  setup.readout_bias = readout_bias;
   model.outputs = outputs;
   setup.loss = parse_loss(loss);
   const std::string first_layer = fc ? "fc1" : "conv1", readout_layer = fc ? "fc2" : "fc1";
@@ -277,11 +278,16 @@ py::array_t<double> predicted_alignment_of(const Prediction& prediction,
 }
 
 // prediction.json and v1.npy, and with the initial weights predicted_alignment.csv, into a run
-// directory, as `condense train` writes them.
-void write_run_files(const Prediction& prediction, const std::string& directory,
+// directory, as `condense train` writes them. With `network`, the run's network is deeper than the
+// theory's and `layer` is its first layer: prediction.json says so (PredictionScope).
+void write_run_files(const Prediction& given, const std::string& directory,
                      const py::object& first_weight, const py::object& first_bias,
-                     const py::object& readout_weight, const py::object& total_steps) {
+                     const py::object& readout_weight, const py::object& total_steps,
+                     const py::object& layer, const py::object& network) {
   const RunDirectory run{directory};
+  Prediction prediction = given;
+  if (!network.is_none())
+    prediction.scope = PredictionScope{layer.cast<std::string>(), network.cast<std::string>()};
   std::optional<ParameterStore<double>> store;
   long total = 0;
   if (!first_weight.is_none()) {
@@ -362,12 +368,14 @@ void bind_theory(py::module_& m) {
            "mean |cos(W(t), v1)| from the initial weights, at the given steps or times")
       .def("write", &write_run_files, py::arg("directory"), py::arg("first_weight"),
            py::arg("first_bias"), py::arg("readout_weight"), py::arg("total_steps"),
+           py::arg("layer") = py::none(), py::arg("network") = py::none(),
            "Writes prediction.json, v1.npy and, with the initial weights, "
            "predicted_alignment.csv into a run directory");
   m.def("predict", &predict_arrays, py::arg("inputs"), py::arg("family"), py::arg("labels"),
         py::arg("targets"), py::arg("target"), py::arg("positive_classes"), py::arg("outputs"),
         py::arg("kernels"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
-        py::arg("bias"), py::arg("activation"), py::arg("loss"), py::arg("first_init"),
+        py::arg("bias"), py::arg("readout_bias"), py::arg("activation"), py::arg("loss"),
+        py::arg("first_init"),
         py::arg("readout_init"), py::arg("optimizer"), py::arg("lr"), py::arg("momentum"),
         py::arg("batch_size"), py::arg("weight_decay"), py::arg("description"),
         "The theory's prediction for a two-layer CNN or FC net on the given data.");

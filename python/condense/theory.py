@@ -212,7 +212,8 @@ def _target_arrays(y, target, loss):
     return labels, values, target
 
 
-def _predict(family, x, y, *, width, kernel, stride, padding, bias, activation, loss, target,
+def _predict(family, x, y, *, width, kernel, stride, padding, bias, readout_bias, activation, loss,
+             target,
              positive_classes, outputs, init_std, readout_std, init_gamma, init_scheme, init_fan,
              lr, optimizer, momentum, batch_size, weight_decay, description):
     inputs = float_array(x, "x")
@@ -236,14 +237,17 @@ def _predict(family, x, y, *, width, kernel, stride, padding, bias, activation, 
     if description is None:
         sample = "x".join(str(n) for n in inputs.shape[1:])
         description = f"arrays from Python: {inputs.shape[0]} samples of {sample}"
+    if readout_bias is None:
+        readout_bias = bias
     core = _core.predict(inputs, family, labels, values, target, positive, outputs, width,
-                         kernel, stride, padding, bool(bias), str(activation),
+                         kernel, stride, padding, bool(bias), bool(readout_bias), str(activation),
                          str(loss), first_init, readout_init, str(optimizer), lr, momentum,
                          batch_size, weight_decay, str(description))
     return Prediction(core)
 
 
-def predict(x, y, *, kernels, kernel=3, stride=1, padding=0, bias=False, activation="tanh",
+def predict(x, y, *, kernels, kernel=3, stride=1, padding=0, bias=False, readout_bias=None,
+            activation="tanh",
             loss="mse", target=None, positive_classes=None, outputs=None, init_std=None,
             readout_std=None, init_gamma=None, init_scheme="normal", init_fan="in", lr=None,
             optimizer="gd", momentum=0.0, batch_size=None, weight_decay=0.0, description=None):
@@ -260,7 +264,11 @@ def predict(x, y, *, kernels, kernel=3, stride=1, padding=0, bias=False, activat
         label + 1; target="binary": +1 for the labels in positive_classes, -1 otherwise (K = 1);
       - float targets (N,) or (N, K), used as they are (target="regression").
       As `condense predict` does, the loss then sees the effective targets of docs/theory.md §1:
-      cross-entropy one-hot - 1/K, and with bias=True every target minus its mean over samples.
+      cross-entropy one-hot - 1/K, and with a readout bias every target minus its mean over
+      samples.
+    bias: both layers have biases (condense's model.bias); readout_bias: whether the readout has
+      one, when it differs (None: as bias). The first layer's bias adds a component to v1, the
+      readout's centres the targets.
     kernels: M, the number of kernels. The prediction does not depend on it; the record does
       (prediction.json's model), and so do the init rules counting a layer's fans.
     activation: a name of condense's activations; the prediction covers identity, tanh,
@@ -277,14 +285,16 @@ def predict(x, y, *, kernels, kernel=3, stride=1, padding=0, bias=False, activat
 
     Raises ValueError for bad input, with the messages of `condense predict` where it has one."""
     return _predict("cnn", x, y, width=kernels, kernel=kernel, stride=stride, padding=padding,
-                    bias=bias, activation=activation, loss=loss, target=target,
+                    bias=bias, readout_bias=readout_bias, activation=activation, loss=loss,
+                    target=target,
                     positive_classes=positive_classes, outputs=outputs, init_std=init_std,
                     readout_std=readout_std, init_gamma=init_gamma, init_scheme=init_scheme,
                     init_fan=init_fan, lr=lr, optimizer=optimizer, momentum=momentum,
                     batch_size=batch_size, weight_decay=weight_decay, description=description)
 
 
-def predict_fc(x, y, *, width, bias=False, activation="tanh", loss="mse", target=None,
+def predict_fc(x, y, *, width, bias=False, readout_bias=None, activation="tanh", loss="mse",
+               target=None,
                positive_classes=None, outputs=None, init_std=None, readout_std=None,
                init_gamma=None, init_scheme="normal", init_fan="in", lr=None, optimizer="gd",
                momentum=0.0, batch_size=None, weight_decay=0.0, description=None):
@@ -292,7 +302,7 @@ def predict_fc(x, y, *, width, bias=False, activation="tanh", loss="mse", target
     linear, trained on x (N, F), or on images (N, C, H, W) read flattened. v1 is then (F,): the
     direction every neuron turns to. Every other argument is that of predict()."""
     return _predict("fc", x, y, width=width, kernel=1, stride=1, padding=0, bias=bias,
-                    activation=activation, loss=loss, target=target,
+                    readout_bias=readout_bias, activation=activation, loss=loss, target=target,
                     positive_classes=positive_classes, outputs=outputs, init_std=init_std,
                     readout_std=readout_std, init_gamma=init_gamma, init_scheme=init_scheme,
                     init_fan=init_fan, lr=lr, optimizer=optimizer, momentum=momentum,
@@ -300,13 +310,27 @@ def predict_fc(x, y, *, width, bias=False, activation="tanh", loss="mse", target
 
 
 def write_prediction(run_dir, prediction, *, initial=None, total_steps=None, first_layer=None,
-                     readout_layer=None):
+                     readout_layer=None, network=None):
     """Writes the prediction into a run directory as `condense train` does, with the library's
     own writers: RUN/prediction.json and RUN/v1.npy, and, given the model's initial weights
     (`initial`, as Prediction.predicted_alignment takes them) and the run's total number of
     steps, RUN/predicted_alignment.csv (every step up to 2000 steps, else 100 per decade). The
-    directory is made if it does not exist."""
+    directory is made if it does not exist.
+
+    `network` describes a network deeper than the theory's two layers whose first layer is
+    `first_layer`: prediction.json's "scope" then says that v1 is the two-layer prediction for
+    that layer and that its alignment is measured, not predicted (the report labels it so). No
+    predicted alignment curve is written for such a network."""
     run_dir = pathlib.Path(run_dir)
+    if network is not None:
+        if not isinstance(network, str) or not network:
+            raise ValueError(f"network must be a non-empty string, got {network!r}")
+        if not isinstance(first_layer, str) or not first_layer:
+            raise ValueError("network= needs first_layer=, the name of the network's layer "
+                             "measured against v1")
+        if initial is not None:
+            raise ValueError("the predicted alignment curve (initial=...) is the two-layer "
+                             "network's; it is not written for a deeper network (network=...)")
     run_dir.mkdir(parents=True, exist_ok=True)
     first = bias = readout = None
     if initial is not None:
@@ -317,7 +341,8 @@ def write_prediction(run_dir, prediction, *, initial=None, total_steps=None, fir
         total_steps = _check_integer(total_steps, "total_steps", 0, 2**62)
     elif total_steps is not None:
         raise ValueError("total_steps is used with the initial weights (initial=...)")
-    prediction._core.write(str(run_dir), first, bias, readout, total_steps)
+    prediction._core.write(str(run_dir), first, bias, readout, total_steps,
+                           first_layer if network is not None else None, network)
 
 
 @dataclass

@@ -14,6 +14,8 @@ import numpy as np
 from . import _core
 from ._arrays import is_tensor
 from ._external import external_description, make_report
+from ._module_theory import module_prediction
+from .theory import write_prediction
 
 # The columns of metrics.csv that condense writes itself (docs/run-directory.md).
 _KNOWN_COLUMNS = ("step", "epoch", "time_s", "lr", "train_loss", "train_acc", "test_loss",
@@ -156,11 +158,24 @@ class Tracker:
     settings to config.toml. `description` is free text about the run, the data above all (it
     is summary.json's "data" and config.toml's external.description). `overwrite` replaces a run
     directory condense made. As a context manager the tracker closes itself: an exception marks
-    the run "failed" (KeyboardInterrupt: "interrupted") with its message."""
+    the run "failed" (KeyboardInterrupt: "interrupted") with its message.
+
+    `data` = (inputs, targets), the training data (numpy or torch, as condense.predict takes
+    them), with `activation` and `loss`, makes the theory's prediction for the module's first
+    Conv2d (without one, its first Linear) before training: prediction.json and v1.npy, and
+    align_v1 measured for that layer at every snapshot. The module gives the layer's geometry and
+    biases, the initial weights epsilon, the optimizer the time scales in steps; `theory` (a dict
+    of condense.predict's keywords: target, positive_classes, batch_size, ...) sets the rest. For
+    the two-layer network of the theory (that layer, then a Linear reading its flattened maps,
+    and nothing else) it is the theory's prediction, with predicted_alignment.csv when
+    total_steps is given; for any other network it is the two-layer prediction for its first
+    layer, which prediction.json ("scope") and the report label as a measurement against it.
+    `tracker.prediction` is the Prediction."""
 
     def __init__(self, module, out, *, schedule="log", total_steps=None, per_decade=20,
                  every=None, steps=None, threshold=None, negligible=None, with_bias=False,
-                 optimizer=None, description=None, overwrite=False, save_cosines=True):
+                 optimizer=None, description=None, overwrite=False, save_cosines=True,
+                 data=None, activation=None, loss=None, theory=None):
         torch = _torch()
         started = time.perf_counter()
         self._module = module
@@ -192,12 +207,36 @@ class Tracker:
         self._last_tables = -math.inf
         self._dtype = str(self._tracked[0][1].dtype).replace("torch.", "")
         self.seconds = 0.0  # time spent by the tracker in the training loop
+        self.prediction = None
+        if data is not None:
+            self._write_prediction(data, activation, loss, theory)
+        elif activation is not None or loss is not None or theory is not None:
+            raise ValueError("activation=, loss= and theory= describe the prediction made from "
+                             "data=; give the training data too")
         with torch.no_grad():
             self._snapshot(0)
         self._hooked = None
         if optimizer is not None:
             self.hook(optimizer)
         self.seconds += time.perf_counter() - started
+
+    def _write_prediction(self, data, activation, loss, theory_options):
+        """prediction.json and v1.npy (and predicted_alignment.csv for the theory's own network)
+        before the step-0 snapshot, which reads them."""
+        torch = _torch()
+        with torch.no_grad():
+            prediction, first, network, readout = module_prediction(
+                self._module, self._tracked, self.untracked, data, activation=activation,
+                loss=loss, optimizer=self._optimizer, description=self._description,
+                theory_options=theory_options)
+            if network is None and self.total_steps is not None:
+                initial = {name: p.detach().to("cpu") for name, p in self._tracked}
+                write_prediction(self.run_dir, prediction, initial=initial,
+                                 total_steps=self.total_steps, first_layer=first,
+                                 readout_layer=readout)
+            else:
+                write_prediction(self.run_dir, prediction, first_layer=first, network=network)
+        self.prediction = prediction
 
     # What the run is made of, for config.toml.
     def _external(self):

@@ -94,7 +94,8 @@ def binary_data(fashion_mnist):
 @pytest.fixture(scope="module")
 def two_layer_run(tmp_path_factory, fashion_mnist):
     """The two-layer CNN from std 1e-6, full-batch SGD (gradient descent) on 300 images, 300
-    steps, tracked at the log schedule; with the weights of step 10 kept aside."""
+    steps, tracked at the log schedule with the theory's prediction made from the data; with the
+    weights of step 10 kept aside."""
     x, y = binary_data(fashion_mnist)
     torch.manual_seed(0)
     model = TwoLayerCnn()
@@ -103,7 +104,8 @@ def two_layer_run(tmp_path_factory, fashion_mnist):
     run = tmp_path_factory.mktemp("tracked") / "two_layer"
     kept = {}
     with condense.Tracker(model, run, total_steps=300, optimizer=optimizer,
-                          description="300 Fashion-MNIST images, ±1 targets") as tracker:
+                          description="300 Fashion-MNIST images, ±1 targets", data=(x, y),
+                          activation="tanh", loss="mse") as tracker:
         for step in range(300):
             loss = 0.5 * ((model(x) - y) ** 2).mean()
             if step == 10:
@@ -142,6 +144,49 @@ def test_two_layer_cnn_condenses_on_one_line(two_layer_run):
     # The final snapshot holds the weights after 300 steps, as the module has them.
     assert np.array_equal(np.load(run / "snapshots/step_300/conv1.weight.npy"),
                           model.conv1.weight.detach().numpy())
+
+
+def test_two_layer_cnn_aligns_with_the_packages_v1_before_t_lin(two_layer_run, fashion_mnist):
+    run, _, _ = two_layer_run
+    x, y = binary_data(fashion_mnist)
+    # The package's own prediction for this network and these data, made here independently; the
+    # init sizes (epsilon) are those of the step-0 weights.
+    def rms(name):
+        w = np.load(run / f"snapshots/step_0/{name}.weight.npy").astype(np.float64)
+        return float(np.sqrt(np.mean(w * w)))
+
+    p = condense.predict(x, y, kernels=8, kernel=3, activation="tanh", loss="mse",
+                         init_std=rms("conv1"), readout_std=rms("fc1"), lr=0.005,
+                         optimizer="sgd", description="300 Fashion-MNIST images, ±1 targets")
+    assert np.array_equal(np.load(run / "v1.npy"), p.v1)
+    written = json.loads((run / "prediction.json").read_text())
+    assert written == p.to_json() and "scope" not in written
+    t_lin = p.t_lin.steps
+    assert 100 < t_lin < 130
+    # mean |cos(W_beta, v1)| over the non-negligible kernels (norm at least 1 % of the largest,
+    # docs/analysis.md), by numpy from the snapshots, against analysis.csv's align_v1.
+    v1 = p.v1.reshape(-1)
+    rows = {int(r["step"]): r for r in read_rows(run / "analysis.csv") if r["layer"] == "conv1"}
+    aligned_before = []
+    for step in rows:
+        w = np.load(run / f"snapshots/step_{step}/conv1.weight.npy").astype(np.float64)
+        w = w.reshape(8, -1)
+        norms = np.linalg.norm(w, axis=1)
+        kept = norms >= 0.01 * norms.max()
+        alignment = np.mean(np.abs(w[kept] @ v1) / norms[kept])
+        assert float(rows[step]["align_v1"]) == pytest.approx(alignment, rel=1e-9)
+        if step < t_lin and alignment >= 0.99:
+            aligned_before.append(step)
+        if step < t_lin and step >= 100:
+            assert rows[step]["n_lines"] == "1"
+    assert aligned_before and aligned_before[0] < 100
+    assert float(rows[0]["align_v1"]) < 0.5  # the random kernels at step 0
+    # The predicted curve from the run's initial weights, and the report's alignment figure.
+    curve = read_rows(run / "predicted_alignment.csv")
+    assert [int(r["step"]) for r in curve] == list(range(301))
+    assert float(curve[100]["predicted_alignment"]) > 0.99
+    assert (run / "figures/alignment.png").is_file()
+    assert "Alignment with the predicted direction" in (run / "report.html").read_text()
 
 
 def test_snapshots_follow_the_log_schedule_and_hold_the_weights_of_their_step(two_layer_run):

@@ -217,11 +217,22 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
     plot += fmt::format(", NaN with lines lc rgb '#555555' lw 1 dt {} title {}", dash,
                         gnuplot_quote(fmt::format("predicted {} = {:.0f}", label, *steps)));
   }
+  const std::string deeper = run.deeper_network();
   body += "set title " +
-          gnuplot_quote("alignment of " + layer + " with the predicted direction ±v_1") + "\n" +
-          plot + "\n";
+          gnuplot_quote(deeper.empty()
+                            ? "alignment of " + layer + " with the predicted direction ±v_1"
+                            : "alignment of " + layer + " with the two-layer prediction ±v_1") +
+          "\n" + plot + "\n";
   render_figure(figures, {"alignment", "Alignment with v1: measured and predicted", 5.5, 3.4, body},
                 options.pdf);
+  if (!deeper.empty())
+    return DrawnFigure{
+        "alignment", "Alignment with the two-layer prediction (measured)",
+        "Mean over kernels of |cos(W_β, v₁)| of the first layer (dotted: the worst kernel), where "
+        "v₁ is the direction the theory predicts for a two-layer CNN with this first layer on "
+        "the same data. This network (" + deeper + ") is deeper than the theory covers: the "
+        "curve is a measurement against that direction, not a prediction, and the dashed lines "
+        "are the two-layer network's t_align(δ) and t_lin (docs/theory.md)."};
   return DrawnFigure{"alignment", "Alignment with the predicted direction",
                      "Mean over kernels of |cos(W_β, v₁)| (dotted: the worst kernel) against the "
                      "alignment predicted by integrating the linearized dynamics from the initial "

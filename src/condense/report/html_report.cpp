@@ -138,6 +138,13 @@ std::string prediction_table(const RunData& run) {
            "two-layer FC net (prediction.json is written for those).</p>\n";
   const auto& p = *run.prediction;
   std::string html;
+  if (const std::string deeper = run.deeper_network(); !deeper.empty())
+    html += "<p class=\"warn\">This network (" + escape(deeper) +
+            ") is deeper than the two-layer networks the theory covers. v₁ and the time scales "
+            "below are the theory's prediction for a two-layer CNN made of this network's first "
+            "layer (" + escape(run.prediction_scope("layer")) +
+            ") and a linear readout, on the same data; the alignment of that layer is measured "
+            "against v₁, not predicted for this network.</p>\n";
   if (p.contains("correlation")) {
     const auto& c = p["correlation"];
     html += fmt::format("<p>Z: {} · s₁ = {} · s₂ = {} · gap s₁ − s₂ = {}</p>\n",

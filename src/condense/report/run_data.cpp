@@ -96,6 +96,14 @@ std::string RunData::aligned_layer() const {
   return "";
 }
 
+std::string RunData::prediction_scope(const std::string& field) const {
+  if (!prediction || !prediction->is_object()) return "";
+  const auto scope = prediction->find("scope");
+  if (scope == prediction->end() || !scope->is_object()) return "";
+  const auto value = scope->find(field);
+  return value != scope->end() && value->is_string() ? value->get<std::string>() : "";
+}
+
 std::string RunData::status() const {
   return summary ? status_name(summary->status) : "unknown";
 }

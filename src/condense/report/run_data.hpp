@@ -48,6 +48,11 @@ struct RunData {
   std::optional<double> predicted_steps(const std::string& scale) const;
   // The first layer with a predicted direction (align_v1 measured), or "".
   std::string aligned_layer() const;
+  // prediction.json's scope.network and scope.layer: the network is deeper than the theory's two
+  // layers, so v₁ is the two-layer prediction for its first layer (scope.layer) and the alignment is
+  // only measured. "" when there is no scope, or the field is not a string.
+  std::string deeper_network() const { return prediction_scope("network"); }
+  std::string prediction_scope(const std::string& field) const;
   // "completed", "interrupted", "diverged", ... from summary.json, or "unknown".
   std::string status() const;
 };

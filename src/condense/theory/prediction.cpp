@@ -201,6 +201,7 @@ nlohmann::json model_json(const TheoryModel& m, const ActivationExpansion& act) 
   model["positions"] = m.positions();
   model["outputs"] = m.outputs;
   model["bias"] = m.bias;
+  model["readout_bias"] = m.readout_bias;
   model["direction_size"] = m.direction_size();
   model["activation"] = act.name;
   return model;
@@ -383,6 +384,12 @@ nlohmann::json prediction_json(const Prediction& p) {
   j["init"] = init;
   j["time_scales"] = time_scales_json(p);
   j["warnings"] = p.warnings;
+  if (p.scope)
+    j["scope"] = {{"layer", p.scope->layer},
+                  {"network", p.scope->network},
+                  {"claim", "the theory covers two-layer networks; v1 is the two-layer prediction for "
+                            "this network's first layer on the same data, and its alignment with v1 "
+                            "is measured, not predicted"}};
   return j;
 }
 

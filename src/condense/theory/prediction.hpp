@@ -54,6 +54,14 @@ struct TimeScale {
   std::optional<double> discrete_steps;
 };
 
+// A prediction used outside the theory's model: for the first layer of a deeper network trained
+// elsewhere (the Python tracker), v₁ is the two-layer prediction for that layer on the same data,
+// and the alignment measured against it is a measurement, not something the theory claims.
+struct PredictionScope {
+  std::string layer;    // the layer measured against v₁: "conv1", "features.0"
+  std::string network;  // what the network is: "ResNet, 21 conv and linear layers"
+};
+
 struct Prediction {
   TheoryModel model;
   int samples = 0;
@@ -70,6 +78,7 @@ struct Prediction {
   double weight_decay = 0.0;
   TimeScale align_1e2, align_1e3, linear_end;  // t_align(δ = 1e-2), t_align(1e-3), t_lin
   std::vector<std::string> warnings;
+  std::optional<PredictionScope> scope;  // empty: the network is the theory's own
 
   double gap() const { return spectrum.s(0) - spectrum.s(1); }  // s₁ − s₂ of Z itself
   Vector<double> v1() const { return spectrum.v1(); }           // (d)

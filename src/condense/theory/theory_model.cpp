@@ -89,6 +89,11 @@ std::vector<std::int64_t> TheoryModel::kernel_shape() const {
   return {features};
 }
 
+std::string TheoryModel::describe_biases() const {
+  if (bias == readout_bias) return bias ? "with bias" : "no bias";
+  return bias ? "bias in the first layer only" : "bias in the readout only";
+}
+
 std::string TheoryModel::describe() const {
   if (family == TheoryFamily::cnn)
     return fmt::format(
@@ -96,9 +101,9 @@ std::string TheoryModel::describe() const {
         "input -> {} positions ({}x{}), {} output(s), {}, {}",
         conv.out_channels, conv.in_channels, conv.kernel, conv.kernel, conv.stride, conv.padding,
         conv.in_channels, conv.in_height, conv.in_width, positions(), conv.out_height(),
-        conv.out_width(), outputs, activation.name(), bias ? "with bias" : "no bias");
+        conv.out_width(), outputs, activation.name(), describe_biases());
   return fmt::format("two-layer FC net: {} inputs, {} hidden neurons, {} output(s), {}, {}",
-                     features, width, outputs, activation.name(), bias ? "with bias" : "no bias");
+                     features, width, outputs, activation.name(), describe_biases());
 }
 
 std::optional<TheoryFamily> theory_family(const std::vector<std::string_view>& layer_kinds) {
@@ -120,6 +125,7 @@ std::vector<std::string> theory_activation_names() {
 TheoryModel theory_model(const ModelSpec& spec) {
   TheoryModel model;
   model.bias = spec.bias;
+  model.readout_bias = spec.bias;
   model.outputs = spec.outputs;
   if (spec.outputs < 1) fail_input("the model needs at least one output, got {}", spec.outputs);
   if (spec.activations.empty()) fail_input("the model has no activation");

@@ -22,7 +22,8 @@ struct TheoryModel {
   ConvGeometry conv;  // cnn: (C, H, W) input, M = out_channels, kernel, stride, padding
   int features = 0;   // fc: F = C·H·W, the flattened input
   int width = 0;      // fc: M, the hidden width
-  bool bias = false;  // biases in both layers; the first layer's makes d = C·k·k + 1
+  bool bias = false;  // the first layer's bias, which makes d = C·k·k + 1
+  bool readout_bias = false;  // the readout's, which centres the targets (docs/theory.md §1)
   int outputs = 1;    // K
   Activation activation;
 
@@ -37,6 +38,7 @@ struct TheoryModel {
   std::string first_layer() const { return family == TheoryFamily::cnn ? "conv1" : "fc1"; }
   std::string readout_layer() const { return family == TheoryFamily::cnn ? "fc1" : "fc2"; }
   std::string describe() const;
+  std::string describe_biases() const;  // "with bias", "no bias", "bias in the readout only"
 };
 
 // The theory's view of a model description. Throws InputError starting "no prediction applies to

@@ -53,7 +53,7 @@ void check_data(const TheoryData& data) {
 void set_effective_targets(const TheorySetup& setup, const TheoryData& data,
                            TheoryProblem& problem) {
   const int N = data.samples, K = problem.model.outputs;
-  const bool center = problem.model.bias;
+  const bool center = problem.model.readout_bias;
   if (setup.loss == LossKind::cross_entropy) {
     if (data.labels == nullptr)
       fail_input(
@@ -115,6 +115,7 @@ TheoryProblem theory_problem(const TheorySetup& setup, const TheoryData& data) {
 
   TheoryProblem problem;
   problem.model = theory_model(spec);
+  problem.model.readout_bias = setup.readout_bias.value_or(spec.bias);
   problem.inputs = data.inputs;
   problem.data_description = data.description;
   set_effective_targets(setup, data, problem);

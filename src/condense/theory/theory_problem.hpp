@@ -3,6 +3,7 @@
 // of the two-layer model and of its training. A run config (pipeline/run_prediction.cpp) and the
 // Python package (condense.predict, docs/python.md) both describe their model and data this way
 // and go through theory_problem, so both give the same numbers for the same data.
+#include <optional>
 #include <string>
 
 #include "condense/core/types.hpp"
@@ -44,6 +45,10 @@ struct TheorySetup {
   // (has_optimizer false) the time scales are in gradient-flow time only.
   TrainConfig train;
   bool has_optimizer = true;
+  // Whether the readout has a bias, when it differs from the first layer's (model.bias gives both
+  // layers one; a PyTorch model may have a biased Linear after a conv without bias). It decides
+  // whether the targets are centred (docs/theory.md §1).
+  std::optional<bool> readout_bias;
 };
 
 // The problem for this model and these data: the effective targets (docs/theory.md §1), the init
