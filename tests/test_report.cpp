@@ -202,8 +202,9 @@ TEST_F(Report, ChosenStepsAndLogAxis) {
   const auto r = condense_test::run("report " + run.string() + " --steps 0,40,77 --log-x --no-pdf");
   ASSERT_EQ(r.code, 0) << r.output;
   const std::string script = condense::read_file(run / "figures" / "heatmaps_conv1.gp");
-  EXPECT_THAT(script, HasSubstr("conv1, step 0"));
-  EXPECT_THAT(script, HasSubstr("conv1, step 40"));
+  EXPECT_THAT(script, HasSubstr("title 'cosines between the kernels of conv1'"));
+  EXPECT_THAT(script, HasSubstr("set title 'step 0'"));
+  EXPECT_THAT(script, HasSubstr("set title 'step 40'"));
   EXPECT_FALSE(fs::exists(run / "figures" / "heatmaps_conv1.pdf"));
   EXPECT_THAT(condense::read_file(run / "figures" / "condensation.gp"),
               HasSubstr("set logscale x"));

@@ -33,8 +33,12 @@ long npy_header_bytes(const fs::path& path) {
 // Tic labels along a kernel axis: every kernel's own index for small layers, else automatic.
 std::string kernel_tics(const std::vector<long>& order, const char* axis) {
   if (order.size() > 32) return fmt::format("set {0}tics autofreq\nset {0}tics font ',5'\n", axis);
-  // Every kernel's own index when they fit, else every second or fourth.
-  const std::size_t every = order.size() <= 10 ? 1 : order.size() <= 20 ? 2 : 4;
+  // Every kernel's own index when they fit, else every second or fourth; side by side on the x
+  // axis of a small panel, at most five.
+  const std::size_t every = order.size() <= 10               ? 1
+                            : axis == std::string_view("x") ? (order.size() + 4) / 5
+                            : order.size() <= 20 ? 2
+                                                 : 4;
   std::vector<std::string> labels;
   for (std::size_t i = 0; i < order.size(); i += every)
     labels.push_back(fmt::format("'{}' {}", order[i], i));
@@ -155,19 +159,26 @@ std::optional<DrawnFigure> draw_condensation(const RunData& run, const fs::path&
     plots[3] += fmt::format("{}{} using {}:{} with linespoints lt {} title {}", sep, file, x,
                             moved ? "($8 > 0 ? $8 : NaN)" : "8", lt, title);
   }
+  // A few layers are named inside each panel; more (a ResNet's) in one key right of the panels,
+  // where they cover no curve.
+  const bool side_key = layers.size() > 3;
   std::string body = "set datafile separator comma\n" + x_axis(options) +
-                     "set multiplot layout 2,2 margins 0.08,0.98,0.12,0.92 spacing 0.09,0.15\n"
-                     "set key font ',7' bottom right\n";
+                     fmt::format("set multiplot layout 2,2 margins 0.08,{},0.12,0.92 "
+                                 "spacing 0.09,0.15\n",
+                                 side_key ? "0.78" : "0.98") +
+                     (side_key ? "set key at screen 0.995,0.92 right top font ',7'\n"
+                               : "set key font ',7' bottom right\n");
   // Step labels on the bottom row only.
   body += "set xlabel ' '\nset title 'mean |cos| between kernels'\nset yrange [0:1.02]\n" +
-          plots[0] + "\n";
-  body += "set title 'lines (|cos| > threshold)'\nset yrange [0:*]\nset key bottom left\n" +
-          plots[1] + "\n";
+          plots[0] + "\n" + (side_key ? "unset key\n" : "");
+  body += std::string("set title 'lines (|cos| > threshold)'\nset yrange [0:*]\n") +
+          (side_key ? "" : "set key bottom left\n") + plots[1] + "\n";
   body += x_axis(options) + "set title 'effective rank'\nset yrange [0:*]\n" + plots[2] + "\n";
   body += std::string("set title 'relative distance RD'\n") +
-          (moved ? "set logscale y\nset format y '10^{%T}'\n" : "") +
-          "set yrange [*:*]\nset key bottom right\n" + plots[3] + "\nunset multiplot\n";
-  render_figure(figures, {"condensation", "Condensation measures over training", 7, 4.6, body},
+          (moved ? "set logscale y\nset format y '10^{%T}'\n" : "") + "set yrange [*:*]\n" +
+          (side_key ? "" : "set key bottom right\n") + plots[3] + "\nunset multiplot\n";
+  render_figure(figures, {"condensation", "Condensation measures over training",
+                          side_key ? 8.5 : 7.0, 4.6, body},
                 options.pdf);
   return DrawnFigure{"condensation", "Condensation over training",
                      "Per tracked layer: mean |cos| between kernels (condensed: → 1), number of "
@@ -180,6 +191,9 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
                                           std::vector<std::string>& notes) {
   const std::string layer = run.aligned_layer();
   if (layer.empty()) return std::nullopt;
+  // A deeper network's alignment is measured against the two-layer prediction, whose time scales
+  // belong to the two-layer network: they are not drawn (the report's table lists them).
+  const std::string deeper = run.deeper_network();
   const fs::path table = write_layer_table(run, layer, figures);
   const std::string x = step_column(options);
   std::string body = "set datafile separator comma\n" + x_axis(options) +
@@ -209,7 +223,7 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
            {"t_align_1e-3", "t_{align}(10^{-3})", 4},
            {"t_lin", "t_{lin}", 5}}) {
     const auto steps = run.predicted_steps(scale);
-    if (!steps) continue;
+    if (!steps || !deeper.empty()) continue;
     body += fmt::format(
         "set arrow {} from first {:.6g}, graph 0 to first {:.6g}, graph 1 nohead "
         "lc rgb '#555555' lw 1 dt {}\n",
@@ -217,7 +231,6 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
     plot += fmt::format(", NaN with lines lc rgb '#555555' lw 1 dt {} title {}", dash,
                         gnuplot_quote(fmt::format("predicted {} = {:.0f}", label, *steps)));
   }
-  const std::string deeper = run.deeper_network();
   body += "set title " +
           gnuplot_quote(deeper.empty()
                             ? "alignment of " + layer + " with the predicted direction ±v_1"
@@ -231,8 +244,8 @@ std::optional<DrawnFigure> draw_alignment(const RunData& run, const fs::path& fi
         "Mean over kernels of |cos(W_β, v₁)| of the first layer (dotted: the worst kernel), where "
         "v₁ is the direction the theory predicts for a two-layer CNN with this first layer on "
         "the same data. This network (" + deeper + ") is deeper than the theory covers: the "
-        "curve is a measurement against that direction, not a prediction, and the dashed lines "
-        "are the two-layer network's t_align(δ) and t_lin (docs/theory.md)."};
+        "curve is a measurement against that direction, not a prediction, and the two-layer "
+        "network's time scales are not drawn (docs/theory.md)."};
   return DrawnFigure{"alignment", "Alignment with the predicted direction",
                      "Mean over kernels of |cos(W_β, v₁)| (dotted: the worst kernel) against the "
                      "alignment predicted by integrating the linearized dynamics from the initial "
@@ -451,7 +464,7 @@ std::optional<DrawnFigure> draw_heatmaps(const RunData& run, const std::string& 
     }
     panels.push_back(write_heatmap_panel(*matrix, final->order, figures,
                                          fmt::format("heatmap_{}_step_{}", layer, step),
-                                         fmt::format("{}, step {}", layer, step)));
+                                         fmt::format("step {}", step)));
   }
   if (panels.empty()) return std::nullopt;
   const int columns = int(std::min<std::size_t>(panels.size(), 6));
@@ -459,7 +472,7 @@ std::optional<DrawnFigure> draw_heatmaps(const RunData& run, const std::string& 
   const double width = std::min(7.5, 0.9 + 1.45 * columns);
   render_figure(figures,
                 {"heatmaps_" + layer, "Cosine heatmaps of " + layer, width, 0.5 + 1.55 * rows,
-                 heatmap_row_body(panels, columns)},
+                 heatmap_row_body(panels, columns, "cosines between the kernels of " + layer)},
                 options.pdf);
   return DrawnFigure{
       "heatmaps_" + layer, "Cosine heatmaps of " + layer,
@@ -562,12 +575,16 @@ HeatmapPanel write_heatmap_panel(const CosineMatrix& matrix, const std::vector<l
   return panel;
 }
 
-std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int columns) {
+std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int columns,
+                             const std::string& figure_title) {
   const int rows = int((panels.size() + std::size_t(columns) - 1) / std::size_t(columns));
+  // A figure title takes a line above the panels' own titles.
   std::string body = fmt::format(
       "unset grid\nset cbrange [-1:1]\nset cbtics 0.5 font ',7'\nset size square\n"
-      "set multiplot layout {},{} margins 0.05,0.88,{:.3f},{:.3f} spacing 0.035,{:.3f}\n",
-      rows, columns, 0.17 / rows, 1 - 0.1 / rows, (rows > 1 ? 0.22 : 0.18) / rows);
+      "set multiplot layout {},{}{} margins 0.05,0.88,{:.3f},{:.3f} spacing 0.035,{:.3f}\n",
+      rows, columns,
+      figure_title.empty() ? "" : " title " + gnuplot_quote(figure_title) + " font ',9'",
+      0.17 / rows, 1 - (figure_title.empty() ? 0.1 : 0.17) / rows, (rows > 1 ? 0.22 : 0.18) / rows);
   for (std::size_t i = 0; i < panels.size(); ++i) {
     const auto& p = panels[i];
     const long m = p.kernels;

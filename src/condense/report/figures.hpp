@@ -51,6 +51,7 @@ HeatmapPanel write_heatmap_panel(const CosineMatrix& matrix, const std::vector<l
                                  const std::filesystem::path& figures, const std::string& stem,
                                  const std::string& title);
 // A figure of panels in one row (or a grid of `columns`) sharing one colorbar.
-std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int columns);
+std::string heatmap_row_body(const std::vector<HeatmapPanel>& panels, int columns,
+                             const std::string& figure_title = "");
 
 }  // namespace condense

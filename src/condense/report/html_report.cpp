@@ -152,9 +152,10 @@ std::string prediction_table(const RunData& run) {
                         number(c.value("s2", NAN)), number(c.value("gap", NAN)));
   }
   const MeasuredTimeScales measured = measure_time_scales(run);
-  html +=
-      "<table class=\"grid\"><tr><th>time scale</th><th>predicted (steps)</th>"
-      "<th>measured (steps)</th><th>measured as</th></tr>\n";
+  html += fmt::format(
+      "<table class=\"grid\"><tr><th>time scale</th><th>{} (steps)</th>"
+      "<th>measured (steps)</th><th>measured as</th></tr>\n",
+      run.deeper_network().empty() ? "predicted" : "two-layer prediction");
   for (const auto& scale : measured.scales)
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                         escape(scale.name), number(scale.predicted, "{:.1f}"),
