@@ -277,7 +277,7 @@ def test_residual_cnn_every_conv_layer_tracked_batch_norm_skipped(tmp_path, fash
     tracker = condense.Tracker(model, run, schedule="log", per_decade=10)
     tracker.hook(optimizer)
     assert tracker.hook(optimizer) is tracker.hook(optimizer)  # the same optimizer: one hook
-    for epoch in range(20):  # 100 steps
+    for epoch in range(60):  # 300 steps
         for batch in range(0, 300, 60):
             logits = model(x[batch:batch + 60])
             loss = torch.nn.functional.cross_entropy(logits, y[batch:batch + 60])
@@ -286,7 +286,7 @@ def test_residual_cnn_every_conv_layer_tracked_batch_norm_skipped(tmp_path, fash
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    assert tracker.last_step == 100
+    assert tracker.last_step == 300
     tracker.close()
     batch_norm = [f"{name}.{kind}" for name, sub in model.named_modules()
                   if isinstance(sub, torch.nn.BatchNorm2d) for kind in ("weight", "bias")]
@@ -294,16 +294,16 @@ def test_residual_cnn_every_conv_layer_tracked_batch_norm_skipped(tmp_path, fash
     assert "layer2.0.downsample.1.weight" in tracker.untracked
     rows = read_rows(run / "analysis.csv")
     steps = sorted({int(r["step"]) for r in rows})
-    assert steps == _core.snapshot_steps("log", 10, [], 100)
+    assert steps == _core.snapshot_steps("log", 10, [], 300)
     for step in steps:
         assert [r["layer"] for r in rows if int(r["step"]) == step] == RESNET_LAYERS
-    saved = sorted(p.name[:-4] for p in (run / "snapshots/step_100").iterdir())
+    saved = sorted(p.name[:-4] for p in (run / "snapshots/step_300").iterdir())
     assert saved == sorted([f"{layer}.weight" for layer in RESNET_LAYERS] + ["fc.bias"])
-    downsample = np.load(run / "snapshots/step_100/layer2.0.downsample.0.weight.npy")
+    downsample = np.load(run / "snapshots/step_300/layer2.0.downsample.0.weight.npy")
     assert downsample.shape == (16, 8, 1, 1)
     assert np.array_equal(downsample, model.layer2[0].downsample[0].weight.detach().numpy())
     metrics = read_rows(run / "metrics.csv")
-    assert [int(r["step"]) for r in metrics] == list(range(100))
+    assert [int(r["step"]) for r in metrics] == list(range(300))
     assert float(metrics[-1]["train_loss"]) < float(metrics[0]["train_loss"]) - 0.3  # it learns
     assert float(metrics[6]["epoch"]) == pytest.approx(1.2)
     assert metrics[0]["lr"] == "0.001"
