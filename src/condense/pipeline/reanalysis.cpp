@@ -43,9 +43,9 @@ MeasureOptions resolve_measure_options(const MeasureOverrides& overrides, Measur
   if (overrides.negligible) defaults.negligible = *overrides.negligible;
   if (overrides.with_bias) defaults.with_bias = true;
   if (!(defaults.threshold > 0 && defaults.threshold < 1))
-    fail_input("--threshold must be a number in (0, 1), got {}", defaults.threshold);
+    fail_input("the threshold must be a number in (0, 1), got {}", defaults.threshold);
   if (!(defaults.negligible >= 0 && defaults.negligible < 1))
-    fail_input("--negligible must be a number in [0, 1), got {}", defaults.negligible);
+    fail_input("the negligible fraction must be a number in [0, 1), got {}", defaults.negligible);
   return defaults;
 }
 
