@@ -15,9 +15,7 @@ namespace condense {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string escape(const std::string& text) {
+std::string html_escape(const std::string& text) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -40,6 +38,8 @@ std::string escape(const std::string& text) {
   }
   return out;
 }
+
+namespace {
 
 std::string number(double value, const char* format = "{:.4g}") {
   return std::isfinite(value) ? fmt::format(fmt::runtime(format), value) : std::string("–");
@@ -74,23 +74,23 @@ std::string quantized(const CosineMatrix& matrix, const std::vector<long>& order
 std::string summary_table(const RunData& run) {
   std::string rows;
   auto row = [&](const std::string& key, const std::string& value) {
-    rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", escape(key), value);
+    rows += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", html_escape(key), value);
   };
-  row("run", escape(run.root.string()));
-  row("status", escape(run.status()));
+  row("run", html_escape(run.root.string()));
+  row("status", html_escape(run.status()));
   if (run.summary) {
     const RunSummary& s = *run.summary;
-    if (!s.data.empty()) row("data", escape(s.data));
+    if (!s.data.empty()) row("data", html_escape(s.data));
     if (s.steps) row("steps", std::to_string(*s.steps));
-    if (!s.dtype.empty()) row("dtype", escape(s.dtype));
+    if (!s.dtype.empty()) row("dtype", html_escape(s.dtype));
     if (s.parameters) row("parameters", std::to_string(*s.parameters));
     if (s.training_seconds) row("training time", fmt::format("{:.1f} s", *s.training_seconds));
   }
   if (run.prediction && run.prediction->contains("model") &&
       (*run.prediction)["model"].contains("description"))
-    row("model", escape((*run.prediction)["model"]["description"].get<std::string>()));
+    row("model", html_escape((*run.prediction)["model"]["description"].get<std::string>()));
   else if (run.summary && !run.summary->model.empty())  // a run trained elsewhere says what it is
-    row("model", "<pre>" + escape(run.summary->model) + "</pre>");
+    row("model", "<pre>" + html_escape(run.summary->model) + "</pre>");
   if (!run.metrics.empty()) {
     const MetricsRow& last = run.metrics.back();
     row("final (step " + std::to_string(last.step) + ")",
@@ -123,7 +123,7 @@ std::string layer_table(const RunData& run) {
     html += fmt::format(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
         "<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-        escape(layer), last.step, number(last.mean_abs_cos, "{:.4f}"), last.n_lines,
+        html_escape(layer), last.step, number(last.mean_abs_cos, "{:.4f}"), last.n_lines,
         last.n_orientations, last.n_negligible, number(last.effective_rank, "{:.3f}"),
         number(last.rd, "{:.3g}"), number(last.align_v1, "{:.4f}"),
         peak ? fmt::format("{:.4f} ({})", peak->mean_abs_cos, peak->step) : "–",
@@ -139,16 +139,16 @@ std::string prediction_table(const RunData& run) {
   const auto& p = *run.prediction;
   std::string html;
   if (const std::string deeper = run.deeper_network(); !deeper.empty())
-    html += "<p class=\"warn\">This network (" + escape(deeper) +
+    html += "<p class=\"warn\">This network (" + html_escape(deeper) +
             ") is deeper than the two-layer networks the theory covers. v₁ and the time scales "
             "below are the theory's prediction for a two-layer CNN made of this network's first "
-            "layer (" + escape(run.prediction_scope("layer")) +
+            "layer (" + html_escape(run.prediction_scope("layer")) +
             ") and a linear readout, on the same data; the alignment of that layer is measured "
             "against v₁, not predicted for this network.</p>\n";
   if (p.contains("correlation")) {
     const auto& c = p["correlation"];
     html += fmt::format("<p>Z: {} · s₁ = {} · s₂ = {} · gap s₁ − s₂ = {}</p>\n",
-                        escape(c.value("rows", std::string())), number(c.value("s1", NAN)),
+                        html_escape(c.value("rows", std::string())), number(c.value("s1", NAN)),
                         number(c.value("s2", NAN)), number(c.value("gap", NAN)));
   }
   const MeasuredTimeScales measured = measure_time_scales(run);
@@ -158,20 +158,20 @@ std::string prediction_table(const RunData& run) {
       run.deeper_network().empty() ? "predicted" : "two-layer prediction");
   for (const auto& scale : measured.scales)
     html += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                        escape(scale.name), number(scale.predicted, "{:.1f}"),
+                        html_escape(scale.name), number(scale.predicted, "{:.1f}"),
                         scale.measured >= 0 ? std::to_string(scale.measured) : "not reached",
-                        escape(scale.rule));
+                        html_escape(scale.rule));
   html += "</table>\n";
   if (p.contains("activation")) {
     const auto& a = p["activation"];
     html += fmt::format(
         "<p>Activation {}: multiplicity p = {}, at most 2p = {} orientations in "
         "the initial stage; measured: {}.</p>\n",
-        escape(a.value("name", std::string())), escape(a["multiplicity_p"].dump()),
-        escape(a["orientations_2p"].dump()), escape(measured.orientations_note));
+        html_escape(a.value("name", std::string())), html_escape(a["multiplicity_p"].dump()),
+        html_escape(a["orientations_2p"].dump()), html_escape(measured.orientations_note));
   }
   if (p.contains("warnings") && !p["warnings"].empty())
-    html += "<p class=\"warn\">Prediction warnings: " + escape(p["warnings"].dump()) + "</p>\n";
+    html += "<p class=\"warn\">Prediction warnings: " + html_escape(p["warnings"].dump()) + "</p>\n";
   return html;
 }
 
@@ -366,7 +366,7 @@ void add_slider_layer(const RunData& run, const std::string& layer, const Slider
   slider.canvases += fmt::format(
       "<div class=\"heatmap-box\"><canvas class=\"heatmap\" data-layer=\"{0}\" width=\"{1}\" "
       "height=\"{1}\"></canvas><br>{0}: {2} kernels{3}</div>\n",
-      escape(layer), side, final->cosines.rows(),
+      html_escape(layer), side, final->cosines.rows(),
       side < final->cosines.rows() ? fmt::format(" (shown {}×{})", side, side) : "");
 }
 
@@ -427,15 +427,15 @@ std::string figures_section(const std::vector<DrawnFigure>& figures, const fs::p
     try {
       png = base64_encode(read_file(figures_dir / (f.name + ".png")));
     } catch (const std::exception& e) {
-      html += "<p class=\"warn\">" + escape(e.what()) + "</p>\n";
+      html += "<p class=\"warn\">" + html_escape(e.what()) + "</p>\n";
       continue;
     }
     html += fmt::format(
         "<figure id=\"figure-{0}\"><h3>{1}</h3><img alt=\"{1}\" src=\"data:image/png;base64,{2}\">"
         "<figcaption>{3} Files: figures/{0}.png{4}, figures/{0}.gp (gnuplot script).</figcaption>"
         "</figure>\n",
-        escape(f.name), escape(f.title), png, escape(f.caption),
-        fs::exists(figures_dir / (f.name + ".pdf")) ? ", figures/" + escape(f.name) + ".pdf" : "");
+        html_escape(f.name), html_escape(f.title), png, html_escape(f.caption),
+        fs::exists(figures_dir / (f.name + ".pdf")) ? ", figures/" + html_escape(f.name) + ".pdf" : "");
   }
   return html;
 }
@@ -464,10 +464,10 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
       "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
       "<title>condense report: {}</title>\n<style>{}</style></head>\n<body>\n"
       "<h1>condense report: {}</h1>\n",
-      escape(run.name), kStyle, escape(run.name));
+      html_escape(run.name), kStyle, html_escape(run.name));
   if (!notes.empty()) {
     html += "<div id=\"report-notes\"><strong>Notes</strong><ul>\n";
-    for (const auto& n : notes) html += "<li>" + escape(n) + "</li>\n";
+    for (const auto& n : notes) html += "<li>" + html_escape(n) + "</li>\n";
     html += "</ul></div>\n";
   }
   html += "<h2>Summary</h2>\n" + summary_table(run);
@@ -476,7 +476,7 @@ std::string html_report(const RunData& run, const std::vector<DrawnFigure>& figu
   html += heatmap_section(slider);
   html += figures_section(figures, figures_dir);
   if (run.config_text)
-    html += "<h2>Resolved config</h2>\n<pre>" + escape(*run.config_text) + "</pre>\n";
+    html += "<h2>Resolved config</h2>\n<pre>" + html_escape(*run.config_text) + "</pre>\n";
   html += slider_scripts(slider);
   html += "</body></html>\n";
   return html;

@@ -17,6 +17,9 @@
 
 namespace condense {
 
+// Text for HTML: & < > " as entities.
+std::string html_escape(const std::string& text);
+
 struct HtmlOptions {
   // Bytes of cosine data embedded for the slider. Above it, matrices are block-averaged down to
   // at most 256 kernels a side and then snapshots thinned evenly, with a note on the page.

@@ -14,6 +14,7 @@
 #include "condense/core/error.hpp"
 #include "condense/core/exit_codes.hpp"
 #include "condense/report/compare.hpp"
+#include "condense/report/html_report.hpp"
 #include "condense/report/run_data.hpp"
 #include "condense/rundir/layout.hpp"
 #include "condense/rundir/summary.hpp"

@@ -134,29 +134,6 @@ std::string rows_csv(const std::vector<std::string>& columns, const std::vector<
   return csv;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string folder_name(const std::string& label) {
   std::string name;
   for (char c : label)

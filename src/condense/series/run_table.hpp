@@ -35,8 +35,6 @@ std::string csv_field(const std::string& text);
 // CSV text with a header line: `columns`, then each row's values in that order.
 std::string rows_csv(const std::vector<std::string>& columns, const std::vector<RunRow>& rows);
 
-std::string html_escape(const std::string& text);
-
 // A folder name from a label: letters, digits and . - _ = + kept, anything else '_'.
 std::string folder_name(const std::string& label);
 

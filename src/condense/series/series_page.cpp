@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "condense/report/html_report.hpp"
+
 namespace condense {
 
 namespace {

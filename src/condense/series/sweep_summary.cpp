@@ -7,6 +7,7 @@
 
 #include "condense/core/atomic_file.hpp"
 #include "condense/report/gnuplot.hpp"
+#include "condense/report/html_report.hpp"
 #include "condense/report/phase_diagram.hpp"
 #include "condense/series/series_page.hpp"
 #include "condense/series/sweep.hpp"
