@@ -259,6 +259,49 @@ TEST_F(Report, ADamagedSummaryIsNamedByField) {
   }
 }
 
+// prediction.json too: a field of the wrong type is named, and the rest of the run is shown.
+TEST_F(Report, ADamagedPredictionIsNamedByField) {
+  const fs::path run = copy_of(trained("base"), "damaged_prediction");
+  const std::string good = condense::read_file(run / "prediction.json");
+  // The file with t_align_1e-2's steps (the first "steps" key after it) made a string.
+  const auto steps_made_text = [&] {
+    const std::size_t at = good.find("\"steps\":", good.find("\"t_align_1e-2\": {"));
+    EXPECT_NE(at, std::string::npos);
+    return good.substr(0, at) + "\"steps\": \"soon\", \"was\":" + good.substr(at + 8);
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"direction": 3})", "prediction.json: \"direction\" is 3, expected a JSON object"},
+      {R"({"correlation": 5})", "prediction.json: \"correlation\" is 5, expected a JSON object"},
+      {R"({"model": {"description": [1]}})",
+       "prediction.json (model): \"description\" is [1], expected a string"},
+      {R"({"direction": {"v1": [0.5, {}]}})",
+       "prediction.json (direction): \"v1\" is [0.5,{}], expected an array of numbers"},
+      {R"({"activation": {"multiplicity_p": "one"}})",
+       "prediction.json (activation): \"multiplicity_p\" is \"one\", expected an integer"},
+      {R"({"warnings": "none"})", "prediction.json: \"warnings\" is \"none\", expected an array"},
+      {R"({"scope": {"network": 4}})",
+       "prediction.json (scope): \"network\" is 4, expected a string"},
+      {steps_made_text(),
+       "prediction.json (time_scales.t_align_1e-2): \"steps\" is \"soon\", expected a number"},
+      {"[1]", "prediction.json is [1], expected a JSON object"},
+  };
+  for (const auto& [text, expected] : cases) {
+    condense::write_file_atomic(run / "prediction.json", text);
+    const auto r = condense_test::run("report " + run.string() + " --no-pdf");
+    EXPECT_EQ(r.code, 0) << r.output.substr(0, 2000);
+    EXPECT_THAT(r.output, HasSubstr("prediction.json could not be read")) << text.substr(0, 40);
+    EXPECT_THAT(r.output, HasSubstr(expected)) << text.substr(0, 40);
+    EXPECT_TRUE(fs::exists(run / "figures" / "heatmaps_conv1.png"));
+  }
+  // Fields of the right type that say little are shown as far as they go.
+  condense::write_file_atomic(run / "prediction.json",
+                              R"({"activation": {"name": "relu", "multiplicity_p": null}})");
+  const auto r = condense_test::run("report " + run.string() + " --no-pdf");
+  EXPECT_EQ(r.code, 0) << r.output.substr(0, 2000);
+  EXPECT_THAT(condense::read_file(run / "report.html"),
+              HasSubstr("multiplicity p = none (a kink at 0)"));
+}
+
 TEST_F(Report, NotARunDirectory) {
   const fs::path empty = root_ / "empty";
   fs::create_directories(empty);

@@ -287,4 +287,26 @@ TEST_F(DamagedRun, DamagedIndexAndMetricsAreNamedByLine) {
   EXPECT_THAT(r.output, HasSubstr("metrics.csv:2: column step is \"z\""));
 }
 
+// prediction.json is read field by field when the resumed run measures alignment again: a field of
+// the wrong type is named, with the file, and nothing of the run changes.
+TEST_F(DamagedRun, ADamagedPredictionIsNamedByField) {
+  const fs::path prediction = run_ / "prediction.json";
+  ASSERT_TRUE(fs::exists(prediction));
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"direction": 3})", "prediction.json: \"direction\" is 3, expected a JSON object"},
+      {R"({"direction": {"v1_bias": "none"}})",
+       "prediction.json (direction): \"v1_bias\" is \"none\", expected a number"},
+      {"[]", "prediction.json is [], expected a JSON object"},
+      {std::string(5000, '[') + std::string(5000, ']'), "nests more than 8 levels deep"},
+  };
+  for (const auto& [text, expected] : cases) {
+    condense::write_file_atomic(prediction, text);
+    const auto before = contents();
+    const Result r = resume("--set train.steps=40");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_THAT(r.output, HasSubstr(expected)) << text.substr(0, 40);
+    EXPECT_EQ(changed(before, contents()), std::vector<std::string>{}) << text.substr(0, 40);
+  }
+}
+
 }  // namespace

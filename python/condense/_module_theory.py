@@ -142,6 +142,10 @@ def module_prediction(module, tracked, untracked, data, *, activation, loss, opt
         positions = out_h * out_w
         family = theory.predict
     else:
+        features = math.prod(tuple(x.shape)[1:])
+        if features != first[1].in_features:
+            raise ValueError(f"data=: the inputs have {features} features per sample "
+                             f"{tuple(x.shape)[1:]}; {first[0]} reads {first[1].in_features}")
         bias = first[1].bias is not None
         keywords["width"] = first[1].out_features
         positions = 1

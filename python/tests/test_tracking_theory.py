@@ -157,6 +157,12 @@ def test_prediction_settings_and_refusals(tmp_path, data):
                                torch.nn.Linear(4 * 26 * 24, 1))
     with pytest.raises(ValueError, match=r"kernel_size \(3, 5\); the theory's model has square"):
         condense.Tracker(wide, tmp_path / "h", data=(x, y), activation="tanh", loss="mse")
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 8), torch.nn.Tanh(),
+                              torch.nn.Linear(8, 1))
+    with pytest.raises(ValueError, match=r"the inputs have 392 features per sample \(2, 14, 14\); 1 "
+                                         r"reads 784"):
+        condense.Tracker(mlp, tmp_path / "i", data=(torch.zeros(5, 2, 14, 14), y[:5]),
+                         activation="tanh", loss="mse")
     # A refused prediction leaves nothing behind but the empty run directory's start.
     assert not (tmp_path / "c/prediction.json").exists()
     # Adam: time scales in gradient-flow time only; the targets' options through theory=.
@@ -171,3 +177,19 @@ def test_prediction_settings_and_refusals(tmp_path, data):
     assert written["time_scales"]["t_lin"]["steps"] is None
     same = condense.predict(x, y, kernels=4)
     assert abs(np.sum(tracker.prediction.v1 * same.v1)) == pytest.approx(1, abs=1e-12)
+    # A net without conv layers: its first Linear, read by the FC theory on flattened images.
+    torch.manual_seed(4)
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 8), torch.nn.Tanh(),
+                              torch.nn.Linear(8, 1))
+    tracker = condense.Tracker(mlp, tmp_path / "mlp", total_steps=10, data=(x, y),
+                               activation="tanh", loss="mse",
+                               optimizer=torch.optim.SGD(mlp.parameters(), lr=0.1))
+    tracker.close(step=10, report=False)
+    written = json.loads((tmp_path / "mlp/prediction.json").read_text())
+    assert written["model"]["family"] == "two-layer fc" and "scope" not in written
+    assert written["model"]["bias"] is True and written["model"]["readout_bias"] is True
+    same = condense.predict_fc(x, y, width=8, bias=True)
+    assert abs(np.sum(tracker.prediction.direction * same.direction)) == pytest.approx(1, abs=1e-12)
+    assert len(read_rows(tmp_path / "mlp/predicted_alignment.csv")) == 11
+    rows = read_rows(tmp_path / "mlp/analysis.csv")
+    assert {r["layer"] for r in rows if r["align_v1"] != ""} == {"1"}

@@ -86,6 +86,42 @@ std::optional<long> json_integer(const nlohmann::json& object, const std::string
   return value->get<long>();
 }
 
+const nlohmann::json* json_object(const nlohmann::json& object, const std::string& key,
+                                  const std::string& origin) {
+  const nlohmann::json* value = field(object, key);
+  if (value && !value->is_object()) wrong(*value, key, origin, "a JSON object");
+  return value;
+}
+
+std::optional<std::vector<double>> json_numbers(const nlohmann::json& object, const std::string& key,
+                                                const std::string& origin) {
+  const nlohmann::json* value = field(object, key);
+  if (!value) return std::nullopt;
+  if (!value->is_array()) wrong(*value, key, origin, "an array of numbers");
+  std::vector<double> numbers;
+  numbers.reserve(value->size());
+  for (const nlohmann::json& item : *value) {
+    if (!item.is_number()) wrong(*value, key, origin, "an array of numbers");
+    numbers.push_back(item.get<double>());
+  }
+  return numbers;
+}
+
+std::optional<std::vector<std::string>> json_strings(const nlohmann::json& object,
+                                                     const std::string& key,
+                                                     const std::string& origin) {
+  const nlohmann::json* value = field(object, key);
+  if (!value) return std::nullopt;
+  if (!value->is_array()) wrong(*value, key, origin, "an array of strings");
+  std::vector<std::string> strings;
+  strings.reserve(value->size());
+  for (const nlohmann::json& item : *value) {
+    if (!item.is_string()) wrong(*value, key, origin, "an array of strings");
+    strings.push_back(item.get<std::string>());
+  }
+  return strings;
+}
+
 void require_json_object(const nlohmann::json& value, const std::string& origin) {
   if (!value.is_object())
     fail_input("{} is {}, expected a JSON object", origin, excerpt(value));

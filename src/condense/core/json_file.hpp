@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,15 @@ std::optional<double> json_number(const nlohmann::json& object, const std::strin
                                   const std::string& origin);
 std::optional<long> json_integer(const nlohmann::json& object, const std::string& key,
                                  const std::string& origin);
+// A field that must be an object, or nullptr when absent (or null).
+const nlohmann::json* json_object(const nlohmann::json& object, const std::string& key,
+                                  const std::string& origin);
+// A field that must be an array of numbers (of strings).
+std::optional<std::vector<double>> json_numbers(const nlohmann::json& object, const std::string& key,
+                                                const std::string& origin);
+std::optional<std::vector<std::string>> json_strings(const nlohmann::json& object,
+                                                     const std::string& key,
+                                                     const std::string& origin);
 // `value` must be an object: InputError "<origin> is <value>, expected a JSON object" otherwise.
 void require_json_object(const nlohmann::json& value, const std::string& origin);
 

@@ -5,13 +5,13 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "condense/analysis/weight_tensors.hpp"
 #include "condense/core/atomic_file.hpp"
 #include "condense/core/error.hpp"
 #include "condense/core/npy.hpp"
 #include "condense/rundir/cosines.hpp"
+#include "condense/rundir/prediction_record.hpp"
 #include "condense/train/checkpoint.hpp"
 
 namespace condense {
@@ -52,18 +52,8 @@ void CondensationRecorder::load_direction() {
   if (!fs::exists(v1)) return;
   PredictedDirection direction;
   direction.weight = read_npy(v1).values;
-  if (fs::exists(run_.prediction())) {
-    nlohmann::json prediction;
-    try {
-      prediction = nlohmann::json::parse(read_file(run_.prediction()));
-    } catch (const nlohmann::json::parse_error& e) {
-      fail_input("{} is not valid JSON: {}", run_.prediction().string(), e.what());
-    }
-    const auto bias = prediction.find("direction") != prediction.end()
-                          ? prediction["direction"].value("v1_bias", nlohmann::json())
-                          : nlohmann::json();
-    if (bias.is_number()) direction.bias = bias.get<double>();
-  }
+  if (fs::exists(run_.prediction()))
+    direction.bias = read_prediction_record(run_.prediction()).v1_bias;
   analysis_.set_direction(std::move(direction));
 }
 

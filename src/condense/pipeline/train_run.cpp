@@ -19,6 +19,7 @@
 #include "condense/pipeline/run_estimate.hpp"
 #include "condense/pipeline/run_prediction.hpp"
 #include "condense/rundir/analysis_table.hpp"
+#include "condense/rundir/prediction_record.hpp"
 #include "condense/rundir/snapshot_index.hpp"
 #include "condense/rundir/summary.hpp"
 #include "condense/train/checkpoint.hpp"
@@ -289,11 +290,12 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
     check_resume_steps(config, read_checkpoint_step(existing.checkpoint()),
                        total_steps(saved.train, data.train.size), estimate.total_steps,
                        request.root.string());
-    // The run's tables are read whole before anything is written: a damaged one stops the resume
-    // here, naming its file and line.
+    // The run's tables and its prediction are read whole before anything is written: a damaged
+    // one stops the resume here, naming its file and line or field.
     if (fs::exists(existing.metrics())) read_metrics(existing.metrics());
     if (fs::exists(existing.snapshot_index())) read_snapshot_index(existing.snapshots());
     if (fs::exists(existing.analysis())) read_analysis_csv(existing.analysis());
+    if (fs::exists(existing.prediction())) read_prediction_record(existing.prediction());
   }
 
   const RunDirectory run = prepare_directory(request);

@@ -356,11 +356,8 @@ std::vector<long> final_kernel_order(const RunData& run, const std::string& laye
 
 // v₁ of prediction.json when it has d entries, else empty.
 std::vector<double> predicted_v1(const RunData& run, long d) {
-  if (!run.prediction || !run.prediction->contains("direction")) return {};
-  const auto& direction = (*run.prediction)["direction"];
-  if (direction.contains("v1") && direction["v1"].is_array() && long(direction["v1"].size()) == d)
-    return direction["v1"].get<std::vector<double>>();
-  return {};
+  if (!run.prediction || long(run.prediction->v1.size()) != d) return {};
+  return run.prediction->v1;
 }
 
 // The gnuplot script of the mosaic: tics naming kernels and steps, square cells.

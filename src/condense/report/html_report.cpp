@@ -86,9 +86,8 @@ std::string summary_table(const RunData& run) {
     if (s.parameters) row("parameters", std::to_string(*s.parameters));
     if (s.training_seconds) row("training time", fmt::format("{:.1f} s", *s.training_seconds));
   }
-  if (run.prediction && run.prediction->contains("model") &&
-      (*run.prediction)["model"].contains("description"))
-    row("model", html_escape((*run.prediction)["model"]["description"].get<std::string>()));
+  if (run.prediction && !run.prediction->model_description.empty())
+    row("model", html_escape(run.prediction->model_description));
   else if (run.summary && !run.summary->model.empty())  // a run trained elsewhere says what it is
     row("model", "<pre>" + html_escape(run.summary->model) + "</pre>");
   if (!run.metrics.empty()) {
@@ -142,14 +141,14 @@ std::string prediction_table(const RunData& run) {
     html += "<p class=\"warn\">This network (" + html_escape(deeper) +
             ") is deeper than the two-layer networks the theory covers. v₁ and the time scales "
             "below are the theory's prediction for a two-layer CNN made of this network's first "
-            "layer (" + html_escape(run.prediction_scope("layer")) +
+            "layer (" + html_escape(p.scope_layer) +
             ") and a linear readout, on the same data; the alignment of that layer is measured "
             "against v₁, not predicted for this network.</p>\n";
-  if (p.contains("correlation")) {
-    const auto& c = p["correlation"];
+  if (p.correlation) {
+    const auto& c = *p.correlation;
     html += fmt::format("<p>Z: {} · s₁ = {} · s₂ = {} · gap s₁ − s₂ = {}</p>\n",
-                        html_escape(c.value("rows", std::string())), number(c.value("s1", NAN)),
-                        number(c.value("s2", NAN)), number(c.value("gap", NAN)));
+                        html_escape(c.rows), number(c.s1.value_or(NAN)),
+                        number(c.s2.value_or(NAN)), number(c.gap.value_or(NAN)));
   }
   const MeasuredTimeScales measured = measure_time_scales(run);
   html += fmt::format(
@@ -162,16 +161,19 @@ std::string prediction_table(const RunData& run) {
                         scale.measured >= 0 ? std::to_string(scale.measured) : "not reached",
                         html_escape(scale.rule));
   html += "</table>\n";
-  if (p.contains("activation")) {
-    const auto& a = p["activation"];
+  if (p.activation) {
+    const auto& a = *p.activation;
+    const auto count = [](const std::optional<long>& n) {
+      return n ? std::to_string(*n) : std::string("none (a kink at 0)");
+    };
     html += fmt::format(
         "<p>Activation {}: multiplicity p = {}, at most 2p = {} orientations in "
         "the initial stage; measured: {}.</p>\n",
-        html_escape(a.value("name", std::string())), html_escape(a["multiplicity_p"].dump()),
-        html_escape(a["orientations_2p"].dump()), html_escape(measured.orientations_note));
+        html_escape(a.name), count(a.multiplicity), count(a.orientations),
+        html_escape(measured.orientations_note));
   }
-  if (p.contains("warnings") && !p["warnings"].empty())
-    html += "<p class=\"warn\">Prediction warnings: " + html_escape(p["warnings"].dump()) + "</p>\n";
+  for (const std::string& warning : p.warnings)
+    html += "<p class=\"warn\">Prediction warning: " + html_escape(warning) + "</p>\n";
   return html;
 }
 

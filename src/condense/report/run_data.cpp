@@ -81,27 +81,15 @@ long RunData::nearest_cosine_step(double step) const {
 }
 
 std::optional<double> RunData::predicted_steps(const std::string& scale) const {
-  if (!prediction || !prediction->contains("time_scales")) return std::nullopt;
-  const auto& scales = (*prediction)["time_scales"];
-  if (!scales.contains(scale) || !scales[scale].contains("steps") ||
-      !scales[scale]["steps"].is_number())
-    return std::nullopt;
-  const double steps = scales[scale]["steps"].get<double>();
-  return std::isfinite(steps) ? std::optional<double>(steps) : std::nullopt;
+  if (!prediction) return std::nullopt;
+  const auto found = prediction->steps.find(scale);
+  return found == prediction->steps.end() ? std::nullopt : std::optional<double>(found->second);
 }
 
 std::string RunData::aligned_layer() const {
   for (const auto& r : analysis)
     if (std::isfinite(r.align_v1)) return r.layer;
   return "";
-}
-
-std::string RunData::prediction_scope(const std::string& field) const {
-  if (!prediction || !prediction->is_object()) return "";
-  const auto scope = prediction->find("scope");
-  if (scope == prediction->end() || !scope->is_object()) return "";
-  const auto value = scope->find(field);
-  return value != scope->end() && value->is_string() ? value->get<std::string>() : "";
 }
 
 std::string RunData::status() const {
@@ -146,7 +134,7 @@ RunData load_run(const fs::path& root) {
   // The prediction exists only for models the theory covers; its absence is not a fault.
   if (fs::exists(dir.prediction(), error)) {
     try_read(dir.prediction(), notes,
-             [&] { run.prediction = nlohmann::json::parse(read_file(dir.prediction())); });
+             [&] { run.prediction = read_prediction_record(dir.prediction()); });
     try_read(dir.predicted_alignment(), notes, [&] {
       const CsvTable table = read_csv(dir.predicted_alignment());
       const std::size_t step = table.column("step"),

@@ -3,7 +3,6 @@
 // from a trainer's memory), so that a report can be made for any run, old or interrupted. What is
 // missing or unreadable is listed in `notes`, and everything else is still there to show.
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "condense/core/types.hpp"
 #include "condense/rundir/analysis_table.hpp"
 #include "condense/rundir/metrics.hpp"
+#include "condense/rundir/prediction_record.hpp"
 #include "condense/rundir/summary.hpp"
 
 namespace condense {
@@ -29,7 +29,7 @@ struct RunData {
 
   std::optional<std::string> config_text;
   std::optional<RunSummary> summary;
-  std::optional<nlohmann::json> prediction;
+  std::optional<PredictionRecord> prediction;
   std::vector<MetricsRow> metrics;
   std::vector<AnalysisRow> analysis;
   std::vector<std::pair<long, double>> predicted_alignment;  // (step, predicted mean |cos|)
@@ -48,11 +48,10 @@ struct RunData {
   std::optional<double> predicted_steps(const std::string& scale) const;
   // The first layer with a predicted direction (align_v1 measured), or "".
   std::string aligned_layer() const;
-  // prediction.json's scope.network and scope.layer: the network is deeper than the theory's two
-  // layers, so v₁ is the two-layer prediction for its first layer (scope.layer) and the alignment is
-  // only measured. "" when there is no scope, or the field is not a string.
-  std::string deeper_network() const { return prediction_scope("network"); }
-  std::string prediction_scope(const std::string& field) const;
+  // prediction.json's scope.network: the network is deeper than the theory's two layers, so v₁ is
+  // the two-layer prediction for its first layer (scope.layer) and the alignment is only measured.
+  // "" for the theory's own network, or without a prediction.
+  std::string deeper_network() const { return prediction ? prediction->scope_network : ""; }
   // "completed", "interrupted", "diverged", ... from summary.json, or "unknown".
   std::string status() const;
 };
