@@ -2,7 +2,6 @@
 series of state_dicts saved over a training, written as a run directory whose RD, heatmaps and
 report exist; RD checked against numpy; bad checkpoints refused with clear errors."""
 
-import csv
 import json
 import os
 import struct
@@ -14,6 +13,7 @@ import pytest
 import torch
 
 import condense
+from helpers import read_rows
 
 
 class Net(torch.nn.Module):
@@ -28,11 +28,6 @@ class Net(torch.nn.Module):
 
 
 STEPS = [0, 5, 10, 20, 40]
-
-
-def read_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")

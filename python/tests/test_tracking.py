@@ -2,7 +2,6 @@
 condense executable reads (report, analyze, compare), their numbers checked against numpy, bad
 input refused, and the tracker's cost."""
 
-import csv
 import json
 import shutil
 import time
@@ -14,6 +13,7 @@ import pytest
 import torch
 
 import condense
+from helpers import read_rows, small_init
 from condense import _core
 
 
@@ -69,19 +69,6 @@ class SmallResNet(torch.nn.Module):
 
 RESNET_LAYERS = ["conv1", "layer1.0.conv1", "layer1.0.conv2", "layer2.0.conv1", "layer2.0.conv2",
                  "layer2.0.downsample.0", "fc"]
-
-
-def read_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def small_init(module, std):
-    with torch.no_grad():
-        for sub in module.modules():
-            if isinstance(sub, (torch.nn.Conv2d, torch.nn.Linear)):
-                for p in sub.parameters():
-                    p.normal_(0, std)
 
 
 def binary_data(fashion_mnist):

@@ -2,7 +2,6 @@
 read from the module's first layer and the optimizer, PyTorch's default readout bias, deeper
 networks labelled as measured against the two-layer prediction, and the inputs it refuses."""
 
-import csv
 import json
 
 import numpy as np
@@ -10,19 +9,7 @@ import pytest
 import torch
 
 import condense
-
-
-def read_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def small_init(module, std):
-    with torch.no_grad():
-        for sub in module.modules():
-            if isinstance(sub, (torch.nn.Conv2d, torch.nn.Linear)):
-                for p in sub.parameters():
-                    p.normal_(0, std)
+from helpers import read_rows, small_init
 
 
 @pytest.fixture(scope="module")
