@@ -258,4 +258,35 @@ TEST_F(RunSafety, ABatchLargerThanTheTrainingSetIsRefused) {
   EXPECT_FALSE(fs::exists(dir_ / "run"));
 }
 
+// An IDX label file whose header claims 3·2^30 labels in 68 bytes is refused as truncated, and the
+// claim costs no memory: the labels are read a chunk at a time, not allocated from the header.
+TEST_F(RunSafety, AnIdxHeaderClaimingBillionsOfLabelsTakesNoMemory) {
+  const fs::path data = dir_ / "idx";
+  fs::create_directories(data);
+  const auto big_endian = [](std::uint32_t v) {
+    return std::string{char(v >> 24), char(v >> 16 & 0xff), char(v >> 8 & 0xff), char(v & 0xff)};
+  };
+  const auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(data / name, std::ios::binary) << bytes;
+  };
+  write("train-labels-idx1-ubyte",
+        big_endian(0x801) + big_endian(3u << 30) + std::string(60, '\0'));
+  write("train-images-idx3-ubyte", big_endian(0x803) + big_endian(4) + big_endian(28) +
+                                       big_endian(28) + std::string(4 * 784, '\1'));
+  write("t10k-labels-idx1-ubyte", big_endian(0x801) + big_endian(4) + std::string(4, '\0'));
+  write("t10k-images-idx3-ubyte", big_endian(0x803) + big_endian(4) + big_endian(28) +
+                                      big_endian(28) + std::string(4 * 784, '\1'));
+  const std::string train = "train " + quickstart() + " --quiet --out " + (dir_ / "run").string() +
+                            " --set 'data.dataset=\"mnist\"' --set 'data.path=\"" + data.string() +
+                            "\"'";
+  const Result r = run(train);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("train-labels-idx1-ubyte is truncated"));
+  EXPECT_THAT(r.output, HasSubstr("(3221225472 in the header)"));
+  int code = 0;
+  EXPECT_LT(peak_memory(train, &code), std::uint64_t(300) << 20);
+  EXPECT_EQ(code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "run"));
+}
+
 }  // namespace

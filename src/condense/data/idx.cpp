@@ -1,6 +1,8 @@
 // IDX files, the format of MNIST and Fashion-MNIST (http://yann.lecun.com/exdb/mnist/):
 // a big-endian header — magic 0x00000801 (unsigned bytes, 1 dimension) or 0x00000803 (unsigned
 // bytes, 3 dimensions), then each dimension as a 32-bit count — followed by the bytes in C order.
+#include <algorithm>
+#include <string>
 #include <string_view>
 
 #include "condense/core/error.hpp"
@@ -62,8 +64,19 @@ std::unique_ptr<ImageFiles> open_idx(const std::string& directory, SplitKind spl
   ByteReader labels(labels_path);
   check_magic(labels, kLabelMagic, "label");
   const std::uint32_t label_count = read_big_endian(labels, "the label count");
-  std::vector<unsigned char> label_bytes(label_count);
-  labels.read(label_bytes.data(), label_count, "the labels");
+  // Read a chunk at a time, so that memory follows the bytes the file holds, not the count its
+  // header claims (a 68-byte file may claim 4 billion labels).
+  constexpr std::uint64_t kChunk = std::uint64_t(1) << 20;
+  const std::string what = label_count <= kChunk
+                               ? std::string("the labels")
+                               : fmt::format("the labels ({} in the header)", label_count);
+  std::vector<unsigned char> label_bytes;
+  for (std::uint64_t done = 0; done < label_count;) {
+    const std::uint64_t chunk = std::min<std::uint64_t>(kChunk, label_count - done);
+    label_bytes.resize(done + chunk);
+    labels.read(label_bytes.data() + done, chunk, what);
+    done += chunk;
+  }
   labels.expect_length(8 + std::uint64_t(label_count),
                        fmt::format("an 8-byte header and {} labels", label_count));
   files->labels.assign(label_bytes.begin(), label_bytes.end());
