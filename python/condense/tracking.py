@@ -191,6 +191,17 @@ class Tracker:
         self._schedule = _Schedule(schedule, int(per_decade), extra, self.total_steps)
         self._optimizer = optimizer
         self._description = description
+        # The prediction is made before anything is written: refused data leave no run directory.
+        self.prediction, theory_made = None, None
+        if data is not None:
+            with torch.no_grad():
+                theory_made = module_prediction(
+                    module, self._tracked, self.untracked, data, activation=activation, loss=loss,
+                    optimizer=optimizer, description=description, theory_options=theory)
+            self.prediction = theory_made[0]
+        elif activation is not None or loss is not None or theory is not None:
+            raise ValueError("activation=, loss= and theory= describe the prediction made from "
+                             "data=; give the training data too")
         self._run = _core.ExternalRun(
             str(out), self._external(), schedule, int(per_decade), extra, threshold,
             negligible, bool(with_bias), bool(save_cosines), bool(overwrite), "overwrite=True",
@@ -207,12 +218,8 @@ class Tracker:
         self._last_tables = -math.inf
         self._dtype = str(self._tracked[0][1].dtype).replace("torch.", "")
         self.seconds = 0.0  # time spent by the tracker in the training loop
-        self.prediction = None
-        if data is not None:
-            self._write_prediction(data, activation, loss, theory)
-        elif activation is not None or loss is not None or theory is not None:
-            raise ValueError("activation=, loss= and theory= describe the prediction made from "
-                             "data=; give the training data too")
+        if theory_made is not None:
+            self._write_prediction(*theory_made)
         with torch.no_grad():
             self._snapshot(0)
         self._hooked = None
@@ -220,23 +227,17 @@ class Tracker:
             self.hook(optimizer)
         self.seconds += time.perf_counter() - started
 
-    def _write_prediction(self, data, activation, loss, theory_options):
+    def _write_prediction(self, prediction, first, network, readout):
         """prediction.json and v1.npy (and predicted_alignment.csv for the theory's own network)
         before the step-0 snapshot, which reads them."""
-        torch = _torch()
-        with torch.no_grad():
-            prediction, first, network, readout = module_prediction(
-                self._module, self._tracked, self.untracked, data, activation=activation,
-                loss=loss, optimizer=self._optimizer, description=self._description,
-                theory_options=theory_options)
-            if network is None and self.total_steps is not None:
+        if network is None and self.total_steps is not None:
+            with _torch().no_grad():
                 initial = {name: p.detach().to("cpu") for name, p in self._tracked}
-                write_prediction(self.run_dir, prediction, initial=initial,
-                                 total_steps=self.total_steps, first_layer=first,
-                                 readout_layer=readout)
-            else:
-                write_prediction(self.run_dir, prediction, first_layer=first, network=network)
-        self.prediction = prediction
+            write_prediction(self.run_dir, prediction, initial=initial,
+                             total_steps=self.total_steps, first_layer=first,
+                             readout_layer=readout)
+        else:
+            write_prediction(self.run_dir, prediction, first_layer=first, network=network)
 
     # What the run is made of, for config.toml.
     def _external(self):

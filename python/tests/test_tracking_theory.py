@@ -150,8 +150,8 @@ def test_prediction_settings_and_refusals(tmp_path, data):
                                          r"reads 784"):
         condense.Tracker(mlp, tmp_path / "i", data=(torch.zeros(5, 2, 14, 14), y[:5]),
                          activation="tanh", loss="mse")
-    # A refused prediction leaves nothing behind but the empty run directory's start.
-    assert not (tmp_path / "c/prediction.json").exists()
+    # A refused prediction leaves nothing behind: the run directory is not made.
+    assert not (tmp_path / "c").exists() and not (tmp_path / "a").exists()
     # Adam: time scales in gradient-flow time only; the targets' options through theory=.
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, bias=False), torch.nn.Tanh(),
                                 torch.nn.Flatten(), torch.nn.Linear(4 * 26 * 26, 1, bias=False))
