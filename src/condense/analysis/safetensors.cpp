@@ -215,7 +215,7 @@ WeightTensors parse_safetensors(std::string_view bytes, const std::string& file,
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text, refuse_duplicates);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e999)
     fail_input("{}: the safetensors header is not valid JSON ({})", file, e.what());
   }
   if (!header.is_object()) fail_input("{}: the safetensors header must be a JSON object", file);

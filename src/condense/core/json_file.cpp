@@ -53,7 +53,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& origin, int 
     fail_input("{}: the JSON nests more than {} levels deep (at byte {})", origin, max_depth, at);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e999)
     fail_input("{}: not valid JSON ({})", origin, e.what());
   }
 }

@@ -48,12 +48,8 @@ void backward_readout(const T* z, const T* h, const T* a, T g, T* dz, T* dA, boo
 #pragma omp simd
     for (std::size_t i = 0; i < n; ++i) {
       const T hi = h[i];
-      const T x = [&] {
-        if constexpr (derivative_from_output<Act>())
-          return hi;
-        else
-          return z[i];
-      }();
+      // z is not read (and may be null) when the derivative comes from the output.
+      const T x = derivative_from_output<Act>() ? hi : z[i];
       dA[i] = keep_dA ? dA[i] + g * hi : g * hi;
       dz[i] = (a[i] * g) * Act::derivative(x, hi, p);
     }
