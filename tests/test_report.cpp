@@ -284,6 +284,7 @@ TEST_F(Report, ADamagedPredictionIsNamedByField) {
       {steps_made_text(),
        "prediction.json (time_scales.t_align_1e-2): \"steps\" is \"soon\", expected a number"},
       {"[1]", "prediction.json is [1], expected a JSON object"},
+      {R"({"direction": {"v1_bias": 1e999}})", "prediction.json: not valid JSON"},
   };
   for (const auto& [text, expected] : cases) {
     condense::write_file_atomic(run / "prediction.json", text);
@@ -300,6 +301,12 @@ TEST_F(Report, ADamagedPredictionIsNamedByField) {
   EXPECT_EQ(r.code, 0) << r.output.substr(0, 2000);
   EXPECT_THAT(condense::read_file(run / "report.html"),
               HasSubstr("multiplicity p = none (a kink at 0)"));
+  // `analyze RUN` measures the alignment again from it: a damaged file is an input error (exit 2),
+  // never an internal one (a number beyond double's range once gave exit 1).
+  condense::write_file_atomic(run / "prediction.json", R"({"direction": {"v1_bias": 1e999}})");
+  const auto analyzed = condense_test::run("analyze " + run.string());
+  EXPECT_EQ(analyzed.code, 2) << analyzed.output;
+  EXPECT_THAT(analyzed.output, HasSubstr("prediction.json: not valid JSON"));
 }
 
 TEST_F(Report, NotARunDirectory) {

@@ -298,6 +298,8 @@ TEST_F(DamagedRun, ADamagedPredictionIsNamedByField) {
        "prediction.json (direction): \"v1_bias\" is \"none\", expected a number"},
       {"[]", "prediction.json is [], expected a JSON object"},
       {std::string(5000, '[') + std::string(5000, ']'), "nests more than 8 levels deep"},
+      // A number beyond double's range once escaped as nlohmann's out_of_range: exit 1.
+      {R"({"direction": {"v1_bias": 1e999}})", "prediction.json: not valid JSON"},
   };
   for (const auto& [text, expected] : cases) {
     condense::write_file_atomic(prediction, text);
