@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -171,6 +172,26 @@ TEST(Experiments, FailingRunIsRecordedAndTheOthersGoOn) {
   EXPECT_EQ(table.rows[0][std::size_t(table.column("error"))], "diverged");
   EXPECT_EQ(table.rows[1][std::size_t(table.column("status"))], "completed");
   EXPECT_TRUE(fs::exists(dir / "out/index.html"));
+}
+
+// A run that cannot fit (10^9 steps keep 10^8 metrics rows) is refused at once with its estimate,
+// recorded as failed, and the others still run.
+TEST(Experiments, ARunThatCannotFitIsRefusedAndTheOthersGoOn) {
+  const fs::path dir = scratch("unbounded");
+  std::string text = kSmall;
+  text.replace(text.find("label = \"lr 0.05\""), 17,
+               "label = \"endless\"\nset = [\"train.steps=1000000000\", \"train.eval_every=1\"]");
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run("run " + write(dir, text) + " --quiet --out " + (dir / "out").string());
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 120);
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("of memory, but"));
+  EXPECT_THAT(r.output, HasSubstr("use fewer steps, a larger train.eval_every"));
+  const condense::CsvTable table = condense::read_csv(dir / "out/experiment.csv");
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[0][std::size_t(table.column("status"))], "failed");
+  EXPECT_EQ(table.rows[1][std::size_t(table.column("status"))], "completed");
+  EXPECT_FALSE(fs::exists(dir / "out/endless/summary.json"));
 }
 
 struct BadCase {

@@ -249,6 +249,74 @@ TEST_F(RunSafety, TheMemoryEstimateBoundsWhatARunTakes) {
   }
 }
 
+// The bytes the files under `root` take on disk, from stat's block counts.
+std::uint64_t disk_usage(const fs::path& root) {
+  std::uint64_t bytes = 0;
+  struct stat info {};
+  if (::lstat(root.c_str(), &info) == 0) bytes += std::uint64_t(info.st_blocks) * 512;
+  for (const auto& entry : fs::recursive_directory_iterator(root))
+    if (::lstat(entry.path().c_str(), &info) == 0) bytes += std::uint64_t(info.st_blocks) * 512;
+  return bytes;
+}
+
+double estimated_disk(const std::string& dry_run_output) {
+  std::smatch match;
+  const std::regex disk("\ndisk: about ([0-9.]+) (bytes|kB|MB|GB)");
+  if (!std::regex_search(dry_run_output, match, disk)) {
+    ADD_FAILURE() << "no disk line in:\n" << dry_run_output;
+    return 0;
+  }
+  const double scale = match[2] == "kB" ? 1e3 : match[2] == "MB" ? 1e6 : match[2] == "GB" ? 1e9 : 1;
+  return std::stod(match[1]) * scale;
+}
+
+// A snapshot at every step, where the many small files count: the estimate covers what the run
+// writes (the report aside) and does not overstate it by more than half.
+TEST_F(RunSafety, TheDiskEstimateBoundsWhatARunWrites) {
+  const std::vector<std::string> settings = {
+      "",
+      "--set dtype=float32 --set train.optimizer=adam --set train.lr=1e-3",
+      "--set 'model.conv=[]' --set 'model.hidden=[256,256]'",
+  };
+  for (const std::string& setting : settings) {
+    const fs::path out = dir_ / "run";
+    const std::string base = "train " + quickstart() +
+                             " --set train.steps=30 --set track.snapshots=every:1 --out " +
+                             out.string() + " " + setting;
+    fs::remove_all(out);
+    const Result dry = run(base + " --dry-run");
+    ASSERT_EQ(dry.code, 0) << dry.output;
+    const Result trained = run(base + " --quiet --no-report");
+    ASSERT_EQ(trained.code, 0) << trained.output;
+    const double written = double(disk_usage(out));
+    EXPECT_GE(estimated_disk(dry.output), written) << setting << "\n" << dry.output;
+    EXPECT_LE(estimated_disk(dry.output), 1.5 * written) << setting << "\n" << dry.output;
+  }
+}
+
+// Settings without bound (2^31 epochs with a snapshot at every step) are counted, not built: the
+// dry run answers at once, and training is refused for its memory, then for its disk, before
+// anything is written. (The schedule of 2·10^9 steps was once built in memory: a hang.)
+TEST_F(RunSafety, ARunOfBillionsOfSnapshotsIsCountedAndRefused) {
+  const fs::path out = dir_ / "run";
+  const std::string base = "train " + quickstart() + " --quiet --out " + out.string() +
+                           " --set train.epochs=2147483647 --set track.snapshots=every:1";
+  const auto started = std::chrono::steady_clock::now();
+  Result r = run(base + " --dry-run");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("steps: 2147483647, 2147483648 snapshots"));
+  EXPECT_THAT(r.output, HasSubstr("(too little: training is refused)"));
+  r = run(base);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("are available on this machine"));
+  r = run(base + " --no-memory-check");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("of disk, but"));
+  EXPECT_THAT(r.output, HasSubstr("--no-disk-check"));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 20);
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(RunSafety, ABatchLargerThanTheTrainingSetIsRefused) {
   const Result r = run("train " + quickstart() + " --quiet --out " + (dir_ / "run").string() +
                        " --set train.optimizer=sgd --set train.batch_size=600");

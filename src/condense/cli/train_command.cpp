@@ -1,5 +1,5 @@
 // condense train CONFIG.toml [--set key=value]... [--out DIR] [--resume DIR] [--overwrite]
-//                [--dry-run] [--no-memory-check] [--no-report] [--quiet]
+//                [--dry-run] [--no-memory-check] [--no-disk-check] [--no-report] [--quiet]
 // The options of a run; the run itself is pipeline/train_run.hpp.
 #include <fmt/format.h>
 
@@ -28,6 +28,7 @@ struct TrainOptions {
   bool no_report = false;
   bool dry_run = false;
   bool no_memory_check = false;
+  bool no_disk_check = false;
 };
 
 int run_train(const TrainOptions& options) {
@@ -83,6 +84,7 @@ int run_train(const TrainOptions& options) {
   request.report = !options.no_report;
   request.dry_run = options.dry_run;
   request.memory_check = !options.no_memory_check;
+  request.disk_check = !options.no_disk_check;
   return exit_code_of(train_run(config, request));
 }
 
@@ -113,6 +115,8 @@ void add_train_command(CLI::App& app) {
                     "run will take; write nothing");
   command->add_flag("--no-memory-check", options->no_memory_check,
                     "Train even when the memory estimate exceeds the memory available");
+  command->add_flag("--no-disk-check", options->no_disk_check,
+                    "Train even when the disk estimate exceeds the free disk");
   command->callback([options] {
     const int code = run_train(*options);
     if (code != 0) throw CommandExit{code};

@@ -12,6 +12,8 @@
 
 #include "condense/core/error.hpp"
 #include "condense/nn/model.hpp"
+#include "condense/rundir/analysis_table.hpp"
+#include "condense/rundir/metrics.hpp"
 #include "condense/train/trainer.hpp"
 
 namespace condense {
@@ -22,6 +24,12 @@ namespace {
 struct WeightShape {
   std::uint64_t units = 0, size = 0;  // M, and the values of one unit's weight (plus its bias)
 };
+
+// What a file or folder of `bytes` takes on disk: whole blocks of 4 kB, the size of a block on the
+// usual Linux file systems, so that a run of many small files is not underestimated tenfold.
+constexpr std::uint64_t kBlock = 4096;
+std::uint64_t on_disk(std::uint64_t bytes) { return (bytes + kBlock - 1) / kBlock * kBlock; }
+constexpr std::uint64_t kNpyHeader = 128;
 
 template <class T>
 RunEstimate estimate_typed(const RunConfig& config, const ModelSpec& spec, const Data& data) {
@@ -64,10 +72,35 @@ RunEstimate estimate_typed(const RunConfig& config, const ModelSpec& spec, const
                largest_layer;
 
   e.total_steps = total_steps(config.train, N);
-  e.snapshots = long(snapshot_steps(config.track, e.total_steps).size());
-  e.snapshot_disk = std::uint64_t(e.snapshots) * parameter_bytes;
-  if (config.track.save_cosines) e.cosine_disk = std::uint64_t(e.snapshots) * cosine_values * 4;
-  e.checkpoint_disk = (1 + moments) * parameter_bytes;
+  // Counted, not listed: a schedule of 10^10 snapshot steps is refused, not built.
+  e.snapshots = SnapshotSchedule(config.track, e.total_steps).count();
+  // A snapshot: its folder and an NPY file per tensor. Its cosines: a folder, per layer the matrix
+  // (float32) and the order (int64), and clusters.json (about 500 characters per layer and 60 per
+  // unit, measured).
+  std::uint64_t snapshot_bytes = kBlock, cosine_bytes = kBlock, clusters_bytes = 0;
+  for (const ParameterInfo& info : Model<T>::parameter_info(spec))
+    snapshot_bytes += on_disk(kNpyHeader + info.size * sizeof(T));
+  for (const auto& [name, layer] : layers) {
+    cosine_bytes += on_disk(kNpyHeader + layer.units * layer.units * 4) +
+                    on_disk(kNpyHeader + layer.units * 8);
+    clusters_bytes += 500 + 60 * layer.units;
+  }
+  cosine_bytes += on_disk(clusters_bytes);
+  e.snapshot_disk = std::uint64_t(e.snapshots) * snapshot_bytes;
+  if (config.track.save_cosines) e.cosine_disk = std::uint64_t(e.snapshots) * cosine_bytes;
+  e.checkpoint_disk = on_disk((1 + moments) * parameter_bytes + 1024);
+
+  // The tables are kept in memory for the whole run and written whole (RunRecord, RunAnalysis):
+  // a metrics row at every evaluation step and at snapshot steps, an analysis row per layer and
+  // snapshot, each with its line of text (at most about 200 characters, measured).
+  constexpr std::uint64_t kLineBytes = 200;
+  e.metrics_rows = e.total_steps / std::max(1L, config.train.eval_every) + 2 + e.snapshots;
+  const std::uint64_t analysis_rows = std::uint64_t(e.snapshots) * layers.size();
+  e.table_disk = on_disk((std::uint64_t(e.metrics_rows) + analysis_rows) * kLineBytes) +
+                 on_disk(std::uint64_t(e.snapshots) * 32) +  // snapshots/index.csv
+                 16 * kBlock;  // config, prediction, summary and the run's other small files
+  e.tables = std::uint64_t(e.metrics_rows) * (sizeof(MetricsRow) + kLineBytes) +
+             analysis_rows * (sizeof(AnalysisRow) + kLineBytes);
   return e;
 }
 
@@ -90,13 +123,15 @@ std::string format_bytes(std::uint64_t bytes) {
 std::string describe_estimate(const RunEstimate& e) {
   std::string text = fmt::format(
       "memory: about {} (model and one batch {}, optimizer state {}, data {}, tracking {}, "
-      "the program {})\n",
+      "tables {}, the program {})\n",
       format_bytes(e.memory()), format_bytes(e.model), format_bytes(e.optimizer),
-      format_bytes(e.data), format_bytes(e.tracking), format_bytes(e.process));
+      format_bytes(e.data), format_bytes(e.tracking), format_bytes(e.tables),
+      format_bytes(e.process));
   text += fmt::format("disk: about {} ({} snapshots of the weights {}, cosine matrices {}, "
-                      "checkpoint {})\n",
+                      "tables {}, checkpoint {})\n",
                       format_bytes(e.disk()), e.snapshots, format_bytes(e.snapshot_disk),
-                      format_bytes(e.cosine_disk), format_bytes(e.checkpoint_disk));
+                      format_bytes(e.cosine_disk), format_bytes(e.table_disk),
+                      format_bytes(e.checkpoint_disk));
   return text;
 }
 
@@ -151,11 +186,38 @@ std::uint64_t available_memory() {
 
 void check_memory(const RunEstimate& estimate, std::uint64_t available) {
   if (available == 0 || estimate.memory() <= available) return;
+  // The advice follows what takes the memory: the rows of a very long run, or its size.
+  const bool tables = estimate.tables > estimate.model + estimate.data + estimate.tracking;
+  const std::string lines = describe_estimate(estimate);
   fail_input("the run needs about {} of memory, but {} are available on this machine\n  {}"
-             "  use fewer channels or units, a smaller batch (train.batch_size) or float32 "
-             "(dtype), or try anyway with --no-memory-check",
+             "  {}, or try anyway with --no-memory-check",
              format_bytes(estimate.memory()), format_bytes(available),
-             describe_estimate(estimate).substr(0, describe_estimate(estimate).find('\n') + 1));
+             lines.substr(0, lines.find('\n') + 1),
+             tables ? "use fewer steps, a larger train.eval_every or fewer snapshots (track.snapshots)"
+                    : "use fewer channels or units, a smaller batch (train.batch_size) or float32 "
+                      "(dtype)");
+}
+
+std::uint64_t available_disk(const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::path existing = std::filesystem::absolute(path, error);
+  if (error) return 0;
+  while (!std::filesystem::exists(existing, error) && existing.has_relative_path())
+    existing = existing.parent_path();
+  const std::filesystem::space_info space = std::filesystem::space(existing, error);
+  return error ? 0 : space.available;
+}
+
+void check_disk(const RunEstimate& estimate, std::uint64_t needed, std::uint64_t available,
+                const std::filesystem::path& root) {
+  if (available == 0 || needed <= available) return;
+  const std::string lines = describe_estimate(estimate);
+  fail_input("the run needs about {} of disk, but {} are free where {} goes\n  {}"
+             "  save fewer snapshots (track.snapshots = \"log\", or a larger K in \"every:K\"), "
+             "no cosine matrices (track.save_cosines = false), fewer steps, or try anyway with "
+             "--no-disk-check",
+             format_bytes(needed), format_bytes(available), root.string(),
+             lines.substr(lines.find('\n') + 1));
 }
 
 }  // namespace condense

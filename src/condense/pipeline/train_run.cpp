@@ -137,8 +137,23 @@ std::string dry_run_text(const RunConfig& config, const ModelSpec& spec, const D
   text += fmt::format(
       "available memory: {}{}\n", available ? format_bytes(available) : "unknown",
       available && estimate.memory() > available ? " (too little: training is refused)" : "");
+  const std::uint64_t free_disk = available_disk(request.root);
+  text += fmt::format("free disk: {}{}\n", free_disk ? format_bytes(free_disk) : "unknown",
+                      free_disk && estimate.disk() > free_disk
+                          ? " (too little: training is refused)"
+                          : "");
   text += fmt::format("run directory: {} ({})\n", request.root.string(), directory);
   return text;
+}
+
+// The bytes a run from `start` adds: the snapshots after it, and the tables and the checkpoint,
+// which are written whole.
+std::uint64_t disk_to_write(const RunConfig& config, const RunEstimate& estimate, long start) {
+  if (start == 0 || estimate.snapshots == 0) return estimate.disk();
+  const double left = double(SnapshotSchedule(config.track, estimate.total_steps).count_after(start)) /
+                      double(estimate.snapshots);
+  return std::uint64_t(double(estimate.snapshot_disk + estimate.cosine_disk) * left) +
+         estimate.table_disk + estimate.checkpoint_disk;
 }
 
 template <class T>
@@ -286,10 +301,11 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
     return RunStatus::completed;
   }
   if (request.memory_check) check_memory(estimate, available_memory());
+  long start = 0;
   if (request.resume) {
-    check_resume_steps(config, read_checkpoint_step(existing.checkpoint()),
-                       total_steps(saved.train, data.train.size), estimate.total_steps,
-                       request.root.string());
+    start = read_checkpoint_step(existing.checkpoint());
+    check_resume_steps(config, start, total_steps(saved.train, data.train.size),
+                       estimate.total_steps, request.root.string());
     // The run's tables and its prediction are read whole before anything is written: a damaged
     // one stops the resume here, naming its file and line or field.
     if (fs::exists(existing.metrics())) read_metrics(existing.metrics());
@@ -297,6 +313,9 @@ RunStatus train_run(const RunConfig& config, const TrainRequest& request) {
     if (fs::exists(existing.analysis())) read_analysis_csv(existing.analysis());
     if (fs::exists(existing.prediction())) read_prediction_record(existing.prediction());
   }
+
+  if (request.disk_check) check_disk(estimate, disk_to_write(config, estimate, start),
+                                     available_disk(request.root), request.root);
 
   const RunDirectory run = prepare_directory(request);
   return config.dtype == Dtype::float32

@@ -21,6 +21,7 @@ struct TrainRequest {
   bool report = true;          // figures and report.html at the end
   bool dry_run = false;        // print the model and the estimates on stdout; write nothing
   bool memory_check = true;    // refuse a run whose memory estimate exceeds what is available
+  bool disk_check = true;      // refuse a run whose files would not fit the free disk
 };
 
 // Trains `config` into request.root and returns how the run ended. Throws InputError or IoError

@@ -1,5 +1,6 @@
 #include "condense/train/trainer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <set>
@@ -13,20 +14,40 @@
 
 namespace condense {
 
-std::vector<long> snapshot_steps(const TrackConfig& track, long total) {
-  std::set<long> steps{0, total};
+SnapshotSchedule::SnapshotSchedule(const TrackConfig& track, long total) : total_(total) {
+  listed_ = {0, total};
   if (track.snapshots == "log") {
     for (int j = 0;; ++j) {
       const long s = std::lround(std::pow(10.0, double(j) / track.per_decade));
       if (s > total) break;
-      steps.insert(s);
+      listed_.insert(s);
     }
   } else if (track.snapshots.rfind("every:", 0) == 0) {
-    const long every = std::stol(track.snapshots.substr(6));
-    for (long s = every; s < total; s += every) steps.insert(s);
+    every_ = std::stol(track.snapshots.substr(6));  // validated by the config: K ≥ 1
   }
   for (long s : track.extra_steps)
-    if (s <= total) steps.insert(s);
+    if (s <= total) listed_.insert(s);
+}
+
+bool SnapshotSchedule::contains(long step) const {
+  return (every_ > 0 && step > 0 && step < total_ && step % every_ == 0) || listed_.count(step) > 0;
+}
+
+long SnapshotSchedule::count_after(long step) const {
+  const auto multiple = [&](long s) { return every_ > 0 && s > 0 && s < total_ && s % every_ == 0; };
+  long count = 0;
+  // The multiples of K in (max(step, 0), total), counted, not listed.
+  const long from = std::max(step, 0L);
+  if (every_ > 0 && from < total_) count = (total_ - 1) / every_ - from / every_;
+  for (auto s = listed_.upper_bound(step); s != listed_.end(); ++s)
+    if (!multiple(*s)) ++count;
+  return count;
+}
+
+std::vector<long> SnapshotSchedule::steps() const {
+  std::set<long> steps = listed_;
+  if (every_ > 0)
+    for (long s = every_; s < total_; s += every_) steps.insert(s);
   return {steps.begin(), steps.end()};
 }
 
@@ -81,10 +102,8 @@ class TrainingLoop {
         record_(setup.run, model_.parameters(), optimizer_),
         start_(setup.resume ? record_.resume() : 0),
         batches_(setup.train_split, full_batch_, batch_size_, batches_per_epoch_,
-                 model_.input_shape().size(), model_.outputs(), setup.seed) {
-    const std::vector<long> steps = snapshot_steps(setup.track, total_);
-    snapshots_.insert(steps.begin(), steps.end());
-  }
+                 model_.input_shape().size(), model_.outputs(), setup.seed),
+        snapshots_(setup.track, total_) {}
 
   TrainOutcome run() {
     model_.reserve(batch_size_);
@@ -96,7 +115,7 @@ class TrainingLoop {
     long step = start_;
     try {
       for (;; ++step) {
-        const bool snapshot = snapshots_.count(step) > 0;
+        const bool snapshot = snapshots_.contains(step);
         if (snapshot) snapshot_step(step);
         if (const int signal = signals.requested()) {
           record_.save(step);
@@ -208,7 +227,7 @@ class TrainingLoop {
   RunRecord<T> record_;
   const long start_;
   BatchMaker<T> batches_;
-  std::set<long> snapshots_;
+  SnapshotSchedule snapshots_;
   bool same_input_ = false;    // the model's first layer holds the patches of the full batch
   double epoch_loss_sum_ = 0;  // mini-batch: the batch losses of this epoch, weighted by size
   long epoch_samples_ = 0;

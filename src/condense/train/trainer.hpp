@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <set>
 #include <vector>
 
 #include "condense/nn/model.hpp"
@@ -40,8 +41,27 @@ struct TrackConfig {
 };
 
 // Steps at which weights are saved: always 0 and `total`; "log": every step at first, then about
-// `per_decade` per decade (round(10^(j/per_decade))); "every:K": multiples of K.
-std::vector<long> snapshot_steps(const TrackConfig& track, long total);
+// `per_decade` per decade (round(10^(j/per_decade))); "every:K": multiples of K; and
+// track.extra_steps. "every:K" is kept as a rule rather than a list, so that a schedule of 10^10
+// steps is counted and refused (the run's estimate) instead of built.
+class SnapshotSchedule {
+ public:
+  SnapshotSchedule(const TrackConfig& track, long total);
+  bool contains(long step) const;
+  long count() const { return count_after(-1); }
+  long count_after(long step) const;  // the snapshot steps > step
+  // Every step in order; only for schedules whose count() is known to be modest.
+  std::vector<long> steps() const;
+
+ private:
+  long total_ = 0;
+  long every_ = 0;         // "every:K": K; else 0
+  std::set<long> listed_;  // 0, total, the "log" steps and the extra steps
+};
+
+inline std::vector<long> snapshot_steps(const TrackConfig& track, long total) {
+  return SnapshotSchedule(track, total).steps();
+}
 
 // Total optimizer steps of a run: `steps`, or epochs × batches per epoch.
 long total_steps(const TrainConfig& train, int train_size);
