@@ -118,6 +118,21 @@ TEST(ConfigErrors, ValuesAppearAsWritten) {
             "c.toml:2: model.hidden must be an array of positive widths, got [50, -3]");
 }
 
+// Values beyond what condense holds name the bound they broke, with file and line (a channel count
+// of 2^63 − 1 once read "got -1").
+TEST(ConfigErrors, TooLargeIntegersNameTheUpperBound) {
+  EXPECT_EQ(config_error("[model]\nconv = [{ channels = 9223372036854775807, kernel = 3 }]\n"),
+            "c.toml:2 (model.conv[0]): channels must be an integer in [1, 2147483647], got "
+            "9223372036854775807");
+  EXPECT_EQ(config_error("[data]\ntrain_size = 3000000000\n"),
+            "c.toml:2: data.train_size must be an integer in [0, 2147483647], got 3000000000");
+  EXPECT_EQ(config_error("[train]\nepochs = 9223372036854775807\n"),
+            "c.toml:2: train.epochs must be an integer in [0, 9007199254740992], got "
+            "9223372036854775807");
+  EXPECT_EQ(config_error("[model]\nhidden = [1e3]\n"),
+            "c.toml:2: model.hidden must be an array of integers, got [1e3]");
+}
+
 TEST(ConfigErrors, DataChecksNameWhereTheKeyWasSet) {
   EXPECT_EQ(
       config_error("[data]\ndataset = \"sin\"\ntarget = \"regression\"\nsubset = \"balanced\"\n"),

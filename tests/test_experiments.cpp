@@ -208,7 +208,11 @@ TEST(Experiments, BadExperimentFilesNameFileLineAndKey) {
        "exp.toml:24 (run lr 0.1): unknown key train.rl"},
       {"set = [\"train.lr=0.1\"]", "set = [\"train.lr=fast\"]",
        "exp.toml:24 (run lr 0.1): train.lr must be a number"},
-      {"set = [\"train.lr=0.1\"]", "set = \"train.lr=0.1\"", "must be an array of \"key=value\""},
+      {"set = [\"train.lr=0.1\"]", "set = \"train.lr=0.1\"",
+       "exp.toml:24: set of run lr 0.1 must be an array of \"key=value\""},
+      // The key is named once (it once read "experiment.quick.quick").
+      {"title = \"small\"", "title = \"small\"\nquick = { steps = 3 }",
+       "exp.toml:19: experiment.quick must be an array of \"key=value\" strings"},
       {"label = \"lr 0.1\"", "label = \"lr 0.05\"", "two runs are named \"lr_0.05\""},
       {"metric = \"mean_abs_cos\"", "metric = \"purity\"", "unknown metric \"purity\""},
       {"lr = 0.05\n", "lr = \"x\"\n", "exp.toml:15: train.lr must be a number"},

@@ -278,6 +278,10 @@ TEST_F(Report, ADamagedPredictionIsNamedByField) {
        "prediction.json (direction): \"v1\" is [0.5,{}], expected an array of numbers"},
       {R"({"activation": {"multiplicity_p": "one"}})",
        "prediction.json (activation): \"multiplicity_p\" is \"one\", expected an integer"},
+      // 2^64 − 1 once wrapped to −1.
+      {R"({"activation": {"multiplicity_p": 18446744073709551615}})",
+       "prediction.json (activation): \"multiplicity_p\" is 18446744073709551615, expected an "
+       "integer below 2^63"},
       {R"({"warnings": "none"})", "prediction.json: \"warnings\" is \"none\", expected an array"},
       {R"({"scope": {"network": 4}})",
        "prediction.json (scope): \"network\" is 4, expected a string"},

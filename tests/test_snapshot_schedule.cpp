@@ -1,11 +1,13 @@
-// The snapshot schedule (train/trainer.hpp) keeps "every:K" as a rule: its count, its membership
-// test and the count after a resumed step must agree with the steps listed one by one.
+// The length of a run and its snapshot schedule (train/trainer.hpp). The schedule keeps "every:K"
+// as a rule: its count, its membership test and the count after a resumed step must agree with the
+// steps listed one by one. The length never wraps.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "condense/core/error.hpp"
 #include "condense/train/trainer.hpp"
 
 namespace {
@@ -47,6 +49,21 @@ TEST(SnapshotSchedule, ABillionStepsAreCountedNotListed) {
   EXPECT_FALSE(schedule.contains(total + 1));
   track.snapshots = "every:3";
   EXPECT_EQ(SnapshotSchedule(track, total).count(), (total - 1) / 3 + 2);
+}
+
+TEST(RunLength, EpochsTimesBatchesBeyond2To53AreRefusedNotWrapped) {
+  condense::TrainConfig train;
+  train.epochs = 1L << 52;
+  train.batch_size = 10;
+  EXPECT_EQ(condense::total_steps(train, 20), 1L << 53);
+  train.batch_size = 5;  // 4 batches per epoch: 2^54 steps
+  try {
+    condense::total_steps(train, 20);
+    ADD_FAILURE() << "2^54 steps were accepted";
+  } catch (const condense::InputError& e) {
+    EXPECT_STREQ(e.what(), "train.epochs = 4503599627370496 with 4 batches per epoch is more than "
+                           "2^53 steps");
+  }
 }
 
 }  // namespace

@@ -26,15 +26,20 @@ constexpr int kNoLimit = std::numeric_limits<int>::max();
 int to_int(Settings& s, const std::string& key, std::int64_t lo, std::int64_t hi) {
   const std::int64_t v = s.integer(key);
   if (v >= lo && v <= hi) return int(v);
-  s.wrong(key, hi == kNoLimit ? fmt::format("an integer ≥ {}", lo)
-                              : fmt::format("an integer in [{}, {}]", lo, hi));
+  // The upper bound is named when it is what the value broke, even where it is only int's.
+  s.wrong(key, hi == kNoLimit && v < lo ? fmt::format("an integer ≥ {}", lo)
+                                        : fmt::format("an integer in [{}, {}]", lo, hi));
   return int(*s.default_value(key).value<std::int64_t>());
 }
 
+// Steps and epochs: at most 2^53, so that every step count is exact in a double (the time axis of
+// the figures, lr × step) and epochs × batches cannot wrap.
+constexpr long kMaxSteps = 1L << 53;
+
 long to_long(Settings& s, const std::string& key, long lo) {
   const std::int64_t v = s.integer(key);
-  if (v >= lo) return long(v);
-  s.wrong(key, fmt::format("an integer ≥ {}", lo));
+  if (v >= lo && v <= kMaxSteps) return long(v);
+  s.wrong(key, fmt::format("an integer in [{}, {}]", lo, kMaxSteps));
   return long(*s.default_value(key).value<std::int64_t>());
 }
 
@@ -81,9 +86,12 @@ ConvSpec conv_entry(Settings& s, const toml::table& entry, std::size_t index,
     if (!node) return fallback;
     if (!node->is_integer() || *node->value<std::int64_t>() < minimum ||
         *node->value<std::int64_t>() > kNoLimit) {
+      const bool too_large = node->is_integer() && *node->value<std::int64_t>() > kNoLimit;
       s.error("model.conv", where,
-              fmt::format("{} must be an integer ≥ {}, got {}", name, minimum,
-                          s.written("model.conv", *node)));
+              too_large ? fmt::format("{} must be an integer in [{}, {}], got {}", name, minimum,
+                                      kNoLimit, s.written("model.conv", *node))
+                        : fmt::format("{} must be an integer ≥ {}, got {}", name, minimum,
+                                      s.written("model.conv", *node)));
       return fallback;
     }
     return int(*node->value<std::int64_t>());

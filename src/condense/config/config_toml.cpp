@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <sstream>
 
 #include "condense/config/config.hpp"
@@ -111,6 +112,10 @@ std::string setting_text(const nlohmann::json& value) {
     return items.empty() ? "[]" : fmt::format("[ {} ]", fmt::join(items, ", "));
   }
   if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  // TOML integers are 64-bit signed: a larger unsigned one is written as a float.
+  if (value.is_number_unsigned() &&
+      value.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+    return float_text(value.get<double>());
   if (value.is_number_integer()) return fmt::format("{}", value.get<std::int64_t>());
   if (value.is_number()) return float_text(value.get<double>());
   return quoted(value.is_string() ? value.get<std::string>() : value.dump());

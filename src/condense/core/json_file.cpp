@@ -1,5 +1,7 @@
 #include "condense/core/json_file.hpp"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "condense/core/atomic_file.hpp"
@@ -82,7 +84,11 @@ std::optional<long> json_integer(const nlohmann::json& object, const std::string
                                  const std::string& origin) {
   const nlohmann::json* value = field(object, key);
   if (!value) return std::nullopt;
-  if (!value->is_number_integer()) wrong(*value, key, origin, "an integer");
+  // An unsigned number beyond long's range would wrap to a negative one.
+  if (!value->is_number_integer() ||
+      (value->is_number_unsigned() &&
+       value->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<long>::max())))
+    wrong(*value, key, origin, "an integer below 2^63");
   return value->get<long>();
 }
 

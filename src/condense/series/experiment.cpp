@@ -36,19 +36,21 @@ std::string string_at(const fs::path& file, const toml::table& table, const std:
   return value.value_or("");
 }
 
+// The "key=value" strings of table[key]; `name` is how a message calls the key
+// ("experiment.quick", "set of run lr 0.1"), `what` how the assignments' origins are labelled.
 std::vector<ConfigAssignment> assignments_at(const fs::path& file, const toml::table& table,
-                                             const std::string& key, const std::string& what) {
+                                             const std::string& key, const std::string& name,
+                                             const std::string& what) {
   std::vector<ConfigAssignment> out;
   const toml::node* node = table.get(key);
   if (!node) return out;
   const toml::array* array = node->as_array();
   if (!array)
-    fail_input("{}: {}.{} must be an array of \"key=value\" strings", where(file, *node), what,
-               key);
+    fail_input("{}: {} must be an array of \"key=value\" strings", where(file, *node), name);
   for (const auto& item : *array) {
     if (!item.is_string())
-      fail_input("{}: {}.{} must be an array of \"key=value\" strings, like [\"init.std=1e-6\"]",
-                 where(file, item), what, key);
+      fail_input("{}: {} must be an array of \"key=value\" strings, like [\"init.std=1e-6\"]",
+                 where(file, item), name);
     out.push_back(
         {std::string(*item.value<std::string>()), fmt::format("{} ({})", where(file, item), what)});
   }
@@ -77,7 +79,7 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
   experiment.title = string_at(file, *spec, "title", "experiment", true);
   experiment.description = string_at(file, *spec, "description", "experiment", false);
   const std::vector<ConfigAssignment> quick =
-      assignments_at(file, *spec, "quick", "experiment.quick");
+      assignments_at(file, *spec, "quick", "experiment.quick", "experiment.quick");
 
   std::vector<const toml::node*> comparison_nodes;
   if (const toml::node* node = spec->get("compare")) {
@@ -152,7 +154,7 @@ Experiment load_experiment(const fs::path& file, const ExperimentOptions& option
       fail_input("{}: two runs are named \"{}\"; give them distinct labels or names",
                  where(file, *entry), run.name);
     std::vector<ConfigAssignment> settings =
-        assignments_at(file, *entry, "set", "run " + run.label);
+        assignments_at(file, *entry, "set", "set of run " + run.label, "run " + run.label);
     if (options.quick) settings.insert(settings.end(), quick.begin(), quick.end());
     try {
       LoadedConfig loaded = load_config_text_and_warnings(text, file.string(), {"experiment"},

@@ -55,6 +55,11 @@ long total_steps(const TrainConfig& train, int train_size) {
   if (train.epochs <= 0) return train.steps;
   const long batches =
       train.batch_size <= 0 ? 1 : (train_size + train.batch_size - 1) / train.batch_size;
+  // The config bounds epochs by 2^53; their product with the batches must stay there too.
+  constexpr long kMaxSteps = 1L << 53;
+  if (train.epochs > kMaxSteps / batches)
+    fail_input("train.epochs = {} with {} batches per epoch is more than 2^53 steps", train.epochs,
+               batches);
   return train.epochs * batches;
 }
 
