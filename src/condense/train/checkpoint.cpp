@@ -39,7 +39,8 @@ class Reader {
     return value;
   }
   void read(void* out, std::size_t n) {
-    if (at_ + n > bytes_.size())
+    if (n == 0) return;  // an empty state vector (GD) has no data pointer to copy to
+    if (n > bytes_.size() - at_)
       fail_input("{} is truncated: the checkpoint ends early; it cannot be resumed",
                  path_.string());
     std::memcpy(out, bytes_.data() + at_, n);
