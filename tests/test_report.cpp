@@ -13,6 +13,7 @@
 #include "condense/core/base64.hpp"
 #include "condense/core/csv.hpp"
 #include "condense/core/error.hpp"
+#include "condense/core/npy.hpp"
 #include "condense/report/html_report.hpp"
 #include "condense/report/measured.hpp"
 #include "condense/report/run_data.hpp"
@@ -180,6 +181,25 @@ TEST_F(Report, SliderCarriesEverySnapshotOfEveryLayer) {
           (final->cosines(final->order[std::size_t(i)], final->order[std::size_t(j)]) + 1) *
           127.5));
   EXPECT_EQ(encoded, condense::base64_encode(expected));
+}
+
+// An order file holding NaN or a huge value is named as not a permutation, with the value (made a
+// long first, it was undefined behaviour, caught by the sanitizer build).
+TEST_F(Report, ACosineOrderOfNaNOrHugeValuesIsNamed) {
+  const fs::path run = copy_of(trained("base"), "damaged_order");
+  const condense::RunData data = condense::load_run(run);
+  const long step = data.cosine_steps.back();
+  const fs::path order = run / "cosines" / ("step_" + std::to_string(step)) / "conv1.order.npy";
+  for (const double bad : {std::nan(""), 1e300, -0.5}) {
+    std::vector<double> values(8);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = double(i);
+    values[3] = bad;
+    condense::write_npy(order, values.data(), {8});
+    std::vector<std::string> notes;
+    EXPECT_FALSE(condense::load_cosines(data, step, "conv1", &notes)) << bad;
+    ASSERT_EQ(notes.size(), 1u) << bad;
+    EXPECT_THAT(notes[0], HasSubstr("conv1.order.npy: not a permutation of 0..7 (holds ")) << bad;
+  }
 }
 
 TEST_F(Report, PredictionTableMeasuresTheTimeScales) {

@@ -312,6 +312,21 @@ TEST(SweepFile, BadInputNamesFileLineAndKey) {
        "axis train.lr: labels must be 2 strings, one per value"},
       {"[sweep]\n[[sweep.axes]]\nkey = \"train.lr\"\nvalues = [0.1, 0.2]\nlabels = [\"a\", \"a\"]\n",
        "axis train.lr has repeated labels (a, a)"},
+      // Sizes without bound are refused before anything is laid out (they were built: a hang).
+      {"[sweep]\n[[sweep.axes]]\nkey = \"train.lr\"\nlinear = { from = 0.1, to = 1, num = 1000000000000 }\n",
+       "axis train.lr: num = 1000000000000 is more values than a sweep can run (at most 100000 runs)"},
+      {"[sweep]\nseeds = 1000000000\n",
+       "sweep.seeds = 1000000000 is more runs than a sweep can hold (at most 100000)"},
+      {"[sweep]\n[[sweep.axes]]\nkey = \"train.lr\"\nlog = { from = 1e-3, to = 1, num = 1000 }\n"
+       "[[sweep.axes]]\nkey = \"init.std\"\nlog = { from = 1e-9, to = 1, num = 1000 }\n",
+       "the axes give 1000 × 1000 runs, more than a sweep can hold (at most 100000)"},
+      // An integer range beyond 2^53 (made an int64, undefined behaviour), a subnormal bound
+      // (std::stod's out_of_range, once an internal error).
+      {"[sweep]\n[[sweep.axes]]\nkey = \"train.steps\"\nlinear = { from = 1, to = 1e300, num = 2 }\n",
+       "axis train.steps holds integers, and its range reaches 1e+300, beyond 2^53"},
+      {"[sweep]\n[[sweep.axes]]\nkey = \"train.lr\"\nlinear = { from = 1e-310, to = 1e-300, num = 2 }\n"
+       "[[sweep.axes]]\nkey = \"train.rl\"\nvalues = [1]\n",
+       "unknown key train.rl"},
   };
   for (const auto& c : cases) {
     const fs::path file = write_sweep(dir, c.sweep);

@@ -209,8 +209,11 @@ std::optional<CosineMatrix> load_cosines(const RunData& run, long step, const st
       const NpyArray order = read_npy(order_path);
       std::vector<bool> seen(std::size_t(m), false);
       for (double v : order.values) {
+        // Checked as a double first: NaN or 1e300 made a long is undefined behaviour.
+        if (!(v >= 0 && v < double(m) && v == std::floor(v)))
+          fail_input("{}: not a permutation of 0..{} (holds {})", order_path.string(), m - 1, v);
         const long k = long(v);
-        if (k < 0 || k >= m || seen[std::size_t(k)])
+        if (seen[std::size_t(k)])
           fail_input("{}: not a permutation of 0..{}", order_path.string(), m - 1);
         seen[std::size_t(k)] = true;
         result.order.push_back(k);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -19,6 +20,11 @@ namespace condense {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The most runs one sweep holds: far beyond what a machine trains, and bounded, so that a range's
+// num or a product of axes cannot ask for 10^18 runs to be laid out before anything starts.
+constexpr std::int64_t kMaxSweepRuns = 100'000;
+
 
 std::optional<double> number_of(const toml::node& node) {
   if (node.is_floating_point()) return *node.value<double>();
@@ -143,6 +149,9 @@ void read_range(const fs::path& file, const toml::node& spec_node, const std::st
   if (*num < 1)
     fail_input("{}: axis {} is empty (num = {}); give it at least one value", where(file, *spec),
                axis.key, *num);
+  if (*num > kMaxSweepRuns)
+    fail_input("{}: axis {}: num = {} is more values than a sweep can run (at most {} runs)",
+               where(file, *spec), axis.key, *num, kMaxSweepRuns);
   if (kind == "log" && !(*from > 0 && *to > 0))
     fail_input("{}: axis {}: a log range needs from > 0 and to > 0, got {} and {}",
                where(file, *spec), axis.key, *from, *to);
@@ -151,8 +160,12 @@ void read_range(const fs::path& file, const toml::node& spec_node, const std::st
     const double t = *num == 1 ? 0.0 : double(i) / double(*num - 1);
     double v = axis.log ? std::exp(std::log(*from) + t * (std::log(*to) - std::log(*from)))
                         : *from + t * (*to - *from);
-    v = std::stod(fmt::format("{:.12g}", v));  // 0.25 + 9 * 0.25 is 2.5, not 2.4999999999999996
+    // 0.25 + 9 * 0.25 is 2.5, not 2.4999999999999996. (strtod: stod throws on a subnormal.)
+    v = std::strtod(fmt::format("{:.12g}", v).c_str(), nullptr);
     if (integer) v = std::round(v);
+    if (integer && !(std::abs(v) <= 9007199254740992.0))  // 2^53: exact, and within int64
+      fail_input("{}: axis {} holds integers, and its range reaches {}, beyond 2^53",
+                 where(file, *spec), axis.key, v);
     numbers.push_back(v);
   }
   if (integer && std::set<double>(numbers.begin(), numbers.end()).size() != numbers.size())
@@ -306,6 +319,9 @@ void read_seeds(const fs::path& file, const toml::table& spec, Sweep& sweep,
       if (n < 1)
         fail_input("{}: sweep.seeds = {} gives no run; give a count ≥ 1 or a list",
                    where(file, *node), n);
+      if (n > kMaxSweepRuns)
+        fail_input("{}: sweep.seeds = {} is more runs than a sweep can hold (at most {})",
+                   where(file, *node), n, kMaxSweepRuns);
       for (std::int64_t s = 0; s < n; ++s) axis.values.push_back(std::to_string(s));
     } else if (const toml::array* list = node->as_array()) {
       if (list->empty()) fail_input("{}: sweep.seeds is empty", where(file, *node));
@@ -373,7 +389,16 @@ void expand_runs(const fs::path& file, const std::string& text,
   for (std::size_t a = 0; a < sweep.axes.size(); ++a)
     if (sweep.axes[a].leader < 0) dims.push_back(a);
   std::size_t total = 1;
-  for (std::size_t a : dims) total *= sweep.axes[a].values.size();
+  for (std::size_t a : dims) {
+    const std::size_t n = sweep.axes[a].values.size();
+    if (total > std::size_t(kMaxSweepRuns) / n) {
+      std::vector<std::size_t> sizes;
+      for (std::size_t b : dims) sizes.push_back(sweep.axes[b].values.size());
+      fail_input("{}: the axes give {} runs, more than a sweep can hold (at most {})",
+                 file.string(), fmt::join(sizes, " × "), kMaxSweepRuns);
+    }
+    total *= n;
+  }
   std::set<std::string> names;
   std::vector<LoadedConfig> loaded_runs;
   for (std::size_t r = 0; r < total; ++r) {
