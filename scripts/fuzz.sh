@@ -7,7 +7,9 @@
 #
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 30 s, every target)
 #   bash scripts/fuzz.sh 60 idx cifar
+#   CONDENSE_FUZZ_BUILD=DIR bash scripts/fuzz.sh     another build folder than build-fuzz
 set -euo pipefail
+build=${CONDENSE_FUZZ_BUILD:-build-fuzz}  # the build folder
 
 cd "$(dirname "$0")/.."
 seconds=30
@@ -32,13 +34,14 @@ for name in "${targets[@]}"; do
   fi
 done
 
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_DIR=${CCACHE_DIR:-$HOME/.ccache}
 launcher=()
 if command -v ccache > /dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCONDENSE_FUZZ=ON -DCONDENSE_TESTS=OFF \
-  -DCONDENSE_BENCH=OFF -DCONDENSE_PYTHON=OFF -DCONDENSE_NATIVE=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" > /dev/null
-cmake --build build-fuzz -j"${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
+# The same build as scripts/sanitize.sh's (which builds the tests in it too): only the targets
+# are built here.
+CC=clang CXX=clang++ cmake -S . -B "$build" -DCONDENSE_FUZZ=ON -DCONDENSE_BENCH=OFF \
+  -DCONDENSE_PYTHON=OFF -DCONDENSE_NATIVE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "${launcher[@]}" > /dev/null
+cmake --build "$build" -j"${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_}"
 
 # The dictionary of a target: tokens of its format, which the fuzzer splices into inputs.
 dictionary() {
@@ -56,15 +59,15 @@ final_stat() {
   sed -n "s/^stat::$2: *\([0-9]*\).*/\1/p" "$1" | tail -n 1
 }
 
-mkdir -p build-fuzz/logs
+mkdir -p "$build/logs"
 failed=()
 summaries=()
 for name in "${targets[@]}"; do
-  binary=build-fuzz/fuzz/fuzz_$name
+  binary="$build/fuzz/fuzz_$name"
   seeds=fuzz/corpus/$name
-  corpus=build-fuzz/corpus/$name
-  findings=build-fuzz/findings/$name
-  log=build-fuzz/logs/$name.log
+  corpus="$build/corpus/$name"
+  findings="$build/findings/$name"
+  log="$build/logs/$name.log"
   mkdir -p "$corpus" "$findings"
   options=(-rss_limit_mb=2048 -timeout=10 -artifact_prefix="$findings/")
 
@@ -109,6 +112,6 @@ echo
 echo "== summary ($seconds s per target)"
 printf '%s\n' "${summaries[@]}"
 if [[ ${#failed[@]} -gt 0 ]]; then
-  echo "findings in: ${failed[*]} (inputs in build-fuzz/findings/<target>/)" >&2
+  echo "findings in: ${failed[*]} (inputs in $build/findings/<target>/)" >&2
   exit 1
 fi

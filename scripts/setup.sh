@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang-format
+  # fuzzing and the sanitizer build (docs/testing.md): clang with libFuzzer and the sanitizer
+  # runtimes, and clang's OpenMP
+  clang libclang-rt-dev libomp-dev
   # libraries
   libeigen3-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what condense needs, builds it with warnings as errors, runs the whole test suite, and
-# checks that the portable build (no -march=native, no MPI) builds and trains.
+# Installs what condense needs, builds it with warnings as errors, runs the whole test suite,
+# checks that the portable build (no -march=native, no MPI) builds and trains and that the Python
+# package installs, then runs the test suite under the sanitizers and every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -34,3 +35,8 @@ CONDENSE_BUILD_DIR=build-portable CONDENSE_NATIVE=OFF \
 (cd /tmp && CONDENSE_BINARY="$OLDPWD/build-portable/condense" "$OLDPWD/build-venv/env/bin/python" -m pytest -q \
   -p no:cacheprovider "$OLDPWD/python/tests/test_measures.py")
 echo "condense: pip installs the Python package into a virtual environment, and its tests pass there"
+
+# Hostile input (docs/testing.md): the test suite under AddressSanitizer and
+# UndefinedBehaviorSanitizer, then every fuzz target's committed corpus and 20 s of fuzzing each.
+bash scripts/sanitize.sh
+bash scripts/fuzz.sh 20

@@ -375,14 +375,20 @@ TEST_F(CliTest, ResumeWithoutCheckpointIsRejected) {
 
 // A disk that fills up mid-run: a clear message naming the path, exit code 2, and no
 // half-written file left behind. The small disk is a tmpfs mounted for the test (CI runs as root).
+// The disk estimate refuses the run first; --no-disk-check lets it fill the disk.
 TEST_F(CliTest, FullDiskIsReportedAndLeavesNoPartialFiles) {
   const fs::path disk = dir_ / "small_disk";
   fs::create_directories(disk);
   const std::string mount = "mount -t tmpfs -o size=96k tmpfs " + disk.string();
   ASSERT_EQ(std::system(mount.c_str()), 0) << "cannot mount a small tmpfs (the test needs root)";
   const std::string config = write_config("c.toml", kSmallConfig);
-  const Result r = run("train " + config + " --quiet --set train.steps=4000 "
-                       "--set track.snapshots=every:5 --out " + (disk / "run").string());
+  const std::string train = "train " + config + " --quiet --set train.steps=4000 "
+                            "--set track.snapshots=every:5 --out " + (disk / "run").string();
+  Result r = run(train);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("of disk, but 98.3 kB are free where " + (disk / "run").string()));
+  EXPECT_FALSE(fs::exists(disk / "run"));
+  r = run(train + " --no-disk-check");
   EXPECT_EQ(r.code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("No space left on device"));
   EXPECT_THAT(r.output, HasSubstr((disk / "run").string()));

@@ -200,8 +200,9 @@ TEST_F(Condensation, PredictedTimeScalesMatchMeasuredWithinFactorTwo) {
   const auto rows = read_analysis(run, "conv1");
   for (const auto& [scale, delta] :
        std::vector<std::pair<std::string, double>>{{"t_align_1e-2", 1e-2}, {"t_align_1e-3", 1e-3}}) {
+    const double within = delta;  // a structured binding cannot be captured before C++20's clang 16
     const auto it = std::find_if(rows.begin(), rows.end(),
-                                 [&](const AnalysisRow& r) { return 1 - r.align_v1 <= delta; });
+                                 [&](const AnalysisRow& r) { return 1 - r.align_v1 <= within; });
     ASSERT_NE(it, rows.end()) << scale;
     const double predicted = predicted_steps(run, scale);
     EXPECT_GE(double(it->step), predicted / 2) << scale;
