@@ -2,19 +2,13 @@
 // pixels of every record. The input is one batch file, read as a CIFAR-10 test batch, as a
 // CIFAR-100 file, and as all five CIFAR-10 training batches (the same bytes in each, which reaches
 // the records' spread over several files).
-#include <numeric>
-
-#include "condense/data/image_files.hpp"
 #include "fuzz_target.hpp"
+#include "image_files_target.hpp"
 
 namespace {
 
 void open_and_read(const std::filesystem::path& folder, condense::SplitKind split, int classes) {
-  const auto files = condense::open_cifar(folder.string(), split, classes, "");
-  std::vector<std::int64_t> indices(std::size_t(files->records()));
-  std::iota(indices.begin(), indices.end(), 0);
-  std::vector<double> pixels(indices.size() * std::size_t(files->shape.size()));
-  files->read_pixels(indices, pixels.data());
+  condense::fuzz::read_every_record(condense::open_cifar(folder.string(), split, classes, ""));
 }
 
 }  // namespace

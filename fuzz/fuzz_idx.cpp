@@ -4,10 +4,8 @@
 // reaches the gzip trailer's length check of ByteReader.
 #include <zlib.h>
 
-#include <numeric>
-
-#include "condense/data/image_files.hpp"
 #include "fuzz_target.hpp"
+#include "image_files_target.hpp"
 
 namespace {
 
@@ -19,11 +17,8 @@ void write_gzip(const std::filesystem::path& path, std::string_view bytes) {
 }
 
 void open_and_read(const std::filesystem::path& folder) {
-  const auto files = condense::open_idx(folder.string(), condense::SplitKind::train, 10, "");
-  std::vector<std::int64_t> indices(std::size_t(files->records()));
-  std::iota(indices.begin(), indices.end(), 0);
-  std::vector<double> pixels(indices.size() * std::size_t(files->shape.size()));
-  files->read_pixels(indices, pixels.data());
+  condense::fuzz::read_every_record(
+      condense::open_idx(folder.string(), condense::SplitKind::train, 10, ""));
 }
 
 }  // namespace

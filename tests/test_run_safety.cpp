@@ -171,15 +171,16 @@ std::uint64_t peak_memory(const std::string& arguments, int* code) {
 }
 
 // The "memory: about X UNIT" line of --dry-run, in bytes.
-double estimated_memory(const std::string& dry_run_output) {
+// The bytes of a dry run's line "<what>: about 1.5 MB (...)".
+double estimated_bytes(const std::string& dry_run_output, const std::string& what) {
   std::smatch match;
-  const std::regex memory("memory: about ([0-9.]+) (bytes|kB|MB|GB)");
-  if (!std::regex_search(dry_run_output, match, memory)) {
-    ADD_FAILURE() << "no memory line in:\n" << dry_run_output;
+  const std::regex line("(^|\\n)" + what + ": about ([0-9.]+) (bytes|kB|MB|GB)");
+  if (!std::regex_search(dry_run_output, match, line)) {
+    ADD_FAILURE() << "no " << what << " line in:\n" << dry_run_output;
     return 0;
   }
-  const double scale = match[2] == "kB" ? 1e3 : match[2] == "MB" ? 1e6 : match[2] == "GB" ? 1e9 : 1;
-  return std::stod(match[1]) * scale;
+  const double scale = match[3] == "kB" ? 1e3 : match[3] == "MB" ? 1e6 : match[3] == "GB" ? 1e9 : 1;
+  return std::stod(match[2]) * scale;
 }
 
 TEST_F(RunSafety, DryRunDescribesTheRunAndWritesNothing) {
@@ -238,7 +239,7 @@ TEST_F(RunSafety, TheMemoryEstimateBoundsWhatARunTakes) {
     const std::string base = "train " + quickstart() + " --set train.steps=3 " + setting;
     const Result dry = run(base + " --dry-run");
     ASSERT_EQ(dry.code, 0) << dry.output;
-    const double estimate = estimated_memory(dry.output);
+    const double estimate = estimated_bytes(dry.output, "memory");
     int code = 0;
     fs::remove_all(dir_ / "run");
     const double peak = double(peak_memory(
@@ -257,17 +258,6 @@ std::uint64_t disk_usage(const fs::path& root) {
   for (const auto& entry : fs::recursive_directory_iterator(root))
     if (::lstat(entry.path().c_str(), &info) == 0) bytes += std::uint64_t(info.st_blocks) * 512;
   return bytes;
-}
-
-double estimated_disk(const std::string& dry_run_output) {
-  std::smatch match;
-  const std::regex disk("\ndisk: about ([0-9.]+) (bytes|kB|MB|GB)");
-  if (!std::regex_search(dry_run_output, match, disk)) {
-    ADD_FAILURE() << "no disk line in:\n" << dry_run_output;
-    return 0;
-  }
-  const double scale = match[2] == "kB" ? 1e3 : match[2] == "MB" ? 1e6 : match[2] == "GB" ? 1e9 : 1;
-  return std::stod(match[1]) * scale;
 }
 
 // A snapshot at every step, where the many small files count: the estimate covers what the run
@@ -289,8 +279,8 @@ TEST_F(RunSafety, TheDiskEstimateBoundsWhatARunWrites) {
     const Result trained = run(base + " --quiet --no-report");
     ASSERT_EQ(trained.code, 0) << trained.output;
     const double written = double(disk_usage(out));
-    EXPECT_GE(estimated_disk(dry.output), written) << setting << "\n" << dry.output;
-    EXPECT_LE(estimated_disk(dry.output), 1.5 * written) << setting << "\n" << dry.output;
+    EXPECT_GE(estimated_bytes(dry.output, "disk"), written) << setting << "\n" << dry.output;
+    EXPECT_LE(estimated_bytes(dry.output, "disk"), 1.5 * written) << setting << "\n" << dry.output;
   }
 }
 
