@@ -273,6 +273,11 @@ TEST_F(Npy, UnsupportedDtypesNameTheDtypeAndTheReadableOnes) {
                                       "False, 'shape': (2,), }",
                                       raw_bytes(pairs)));
   EXPECT_THAT(read_error(path("s.npy")), HasSubstr("structured dtype"));
+  // A width of 2·10^9 bytes is named without its bits: 8 · width overflowed an int (found by
+  // fuzz_npy; fuzz/corpus/npy/crash_dtype_width_overflow.npy).
+  write_raw(path("wide.npy"),
+            numpy_file("{'descr': 'i2008100810', 'fortran_order': False, 'shape': (1,), }", "x"));
+  EXPECT_THAT(read_error(path("wide.npy")), HasSubstr("'i2008100810' (int) is not supported"));
 }
 
 TEST_F(Npy, IntegerTypesRoundTripAndReadFromNumpyHeaders) {

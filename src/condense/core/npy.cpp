@@ -355,7 +355,10 @@ std::string npy_dtype_name(const std::string& descr) {
   if (body.empty()) return "unknown";
   int size = 0;
   const auto [ptr, error] = std::from_chars(body.data() + 1, body.data() + body.size(), size);
-  const bool sized = error == std::errc() && ptr == body.data() + body.size() && size > 0;
+  // Widths numpy writes are at most 16 bytes; a larger one is named without its bits (8 · size
+  // overflowed an int for a width of 2·10^9, found by fuzz_npy).
+  const bool sized =
+      error == std::errc() && ptr == body.data() + body.size() && size > 0 && size <= 64;
   switch (body[0]) {
     case 'f':
       return sized ? "float" + std::to_string(8 * size) : "float";
